@@ -1,0 +1,174 @@
+//! The serde model of hetpolicy.yaml, exactly as an admin writes it.
+//!
+//! Every name that refers to something else keeps its source location
+//! (`Spanned`), so that [`super::compile`] can report a dangling name at its
+//! line and column. Unknown keys are refused by `deny_unknown_fields`.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::units::{Megabytes, TimeLimit};
+
+/// A name with the place it was written.
+pub type Name = Spanned<String>;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// Per-partition rules, keyed by Slurm partition name.
+    #[serde(default)]
+    pub partitions: HashMap<Name, PartitionFile>,
+    /// Per-GRES rules (`gpu`, `qpu`, ...), keyed by GRES name.
+    #[serde(default)]
+    pub accelerators: HashMap<Name, AcceleratorFile>,
+    /// Rules for --output/--error/--input.
+    #[serde(default)]
+    pub io_files: IoFilesFile,
+    /// Per-QOS limits, keyed by QOS name.
+    #[serde(default)]
+    pub qos: HashMap<Name, QosFile>,
+    /// Limits over a whole heterogeneous job.
+    #[serde(default)]
+    pub hetjob: HetjobFile,
+}
+
+/// `partitions.<name>`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionFile {
+    /// This is slurm.conf's `Default=YES` partition: components that name
+    /// no partition are checked against it.
+    #[serde(default)]
+    pub default: bool,
+    /// GRES names one of which every component here must request.
+    #[serde(default)]
+    pub reserved_for: Vec<Name>,
+    /// Which QOS components here may use.
+    #[serde(default)]
+    pub qos: Option<PartitionQosFile>,
+}
+
+/// `partitions.<name>.qos`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionQosFile {
+    /// The QOS allowed here.
+    pub allowed: Vec<Name>,
+    /// The QOS set on components that name none.
+    #[serde(default)]
+    pub default: Option<Name>,
+}
+
+/// What happens to a component that requests the GRES elsewhere.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AcceleratorAction {
+    /// Reject it, naming the partitions to use.
+    #[default]
+    Reject,
+    /// A component that names no partition is moved to the first mapped
+    /// partition; one that names another partition is rejected.
+    Route,
+}
+
+/// `accelerators.<gres>`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceleratorFile {
+    /// The partitions where this GRES may be requested.
+    pub partitions: Vec<Name>,
+    /// `reject` (default) or `route`.
+    #[serde(default)]
+    pub action: AcceleratorAction,
+}
+
+/// `io_files`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IoFilesFile {
+    /// Reject a later component whose --output/--error/--input differs from
+    /// the first component's (Slurm silently ignores them).
+    #[serde(default)]
+    pub first_component_only: bool,
+}
+
+/// `qos.<name>`: limits per component.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QosFile {
+    /// At most this many of each GRES per component (`gpu: 1`).
+    #[serde(default)]
+    pub max_gres: HashMap<Name, u64>,
+    /// At most this many nodes per component.
+    #[serde(default)]
+    pub max_nodes: Option<u32>,
+    /// At most this many CPUs per component.
+    #[serde(default)]
+    pub max_cpus: Option<u32>,
+    /// At most this much memory per component (`64G`).
+    #[serde(default)]
+    pub max_memory: Option<MemoryText>,
+    /// At most this time limit (`1-00:00:00`, minutes, `UNLIMITED`).
+    #[serde(default)]
+    pub max_time: Option<TimeText>,
+}
+
+/// `hetjob`: limits over all components of one heterogeneous job.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HetjobFile {
+    /// At most this many components.
+    #[serde(default)]
+    pub max_components: Option<u32>,
+    /// At most this many of each GRES over all components.
+    #[serde(default)]
+    pub max_total_gres: HashMap<Name, u64>,
+}
+
+/// A time limit written in any Slurm notation, or as whole minutes.
+#[derive(Clone, Copy, Debug)]
+pub struct TimeText(pub TimeLimit);
+
+/// A memory size written as `64G`, `512M` or whole megabytes.
+#[derive(Clone, Copy, Debug)]
+pub struct MemoryText(pub Megabytes);
+
+/// Deserializes a scalar that may arrive as text or as an integer.
+fn scalar_text<'de, D: Deserializer<'de>>(deserializer: D, what: &'static str) -> Result<String, D::Error> {
+    struct ScalarVisitor(&'static str);
+    impl Visitor<'_> for ScalarVisitor {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+    }
+    deserializer.deserialize_any(ScalarVisitor(what))
+}
+
+impl<'de> Deserialize<'de> for TimeText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = scalar_text(deserializer, "a Slurm time such as 1-00:00:00, 90 or UNLIMITED")?;
+        TimeLimit::parse(&text).map(TimeText).map_err(de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for MemoryText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = scalar_text(deserializer, "a memory size such as 64G or 512M")?;
+        Megabytes::parse(&text).map(MemoryText).map_err(de::Error::custom)
+    }
+}

@@ -1,0 +1,402 @@
+//! hetpolicy.yaml: loading, validation and compilation.
+//!
+//! [`Policy::from_yaml`] parses the file (refusing unknown keys and wrong
+//! types with their line and column), checks that every name it refers to
+//! exists, and compiles the result into lookups keyed by partition, QOS and
+//! GRES name, so that evaluating a component costs a few hash lookups.
+
+mod file;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use serde_saphyr::Spanned;
+
+pub use file::AcceleratorAction;
+use file::{Name, PolicyFile};
+
+use crate::units::{Megabytes, TimeLimit};
+
+/// A validated, compiled policy. Cheap to share (`Arc<Policy>`), never
+/// changed after loading.
+#[derive(Debug)]
+pub struct Policy {
+    pub(crate) partitions: HashMap<Box<str>, PartitionRule>,
+    pub(crate) default_partition: Option<Box<str>>,
+    pub(crate) accelerators: HashMap<Box<str>, AcceleratorRule>,
+    pub(crate) qos: HashMap<Box<str>, QosLimits>,
+    pub(crate) io_first_component_only: bool,
+    pub(crate) hetjob: HetjobLimits,
+}
+
+/// The compiled `partitions.<name>` entry.
+#[derive(Debug)]
+pub(crate) struct PartitionRule {
+    pub(crate) reserved_for: Vec<Box<str>>,
+    /// `None`: any QOS.
+    pub(crate) allowed_qos: Option<Vec<Box<str>>>,
+    pub(crate) default_qos: Option<Box<str>>,
+}
+
+/// The compiled `accelerators.<gres>` entry.
+#[derive(Debug)]
+pub(crate) struct AcceleratorRule {
+    pub(crate) partitions: Vec<Box<str>>,
+    pub(crate) action: AcceleratorAction,
+}
+
+/// The compiled `qos.<name>` entry: limits per component.
+#[derive(Debug, Default)]
+pub(crate) struct QosLimits {
+    pub(crate) max_gres: Vec<(Box<str>, u64)>,
+    pub(crate) max_nodes: Option<u32>,
+    pub(crate) max_cpus: Option<u32>,
+    pub(crate) max_memory: Option<Megabytes>,
+    pub(crate) max_time: Option<TimeLimit>,
+}
+
+/// The compiled `hetjob` entry.
+#[derive(Debug, Default)]
+pub(crate) struct HetjobLimits {
+    pub(crate) max_components: Option<u32>,
+    pub(crate) max_total_gres: Vec<(Box<str>, u64)>,
+}
+
+/// One problem in a policy file, at a line and column when known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyError {
+    /// 1-based line and column, when the problem has a place.
+    pub position: Option<(u64, u64)>,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// Why a policy file could not be used: every problem found, in file order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadError {
+    /// The file, as named to the loader.
+    pub source: String,
+    /// At least one problem.
+    pub errors: Vec<PolicyError>,
+}
+
+impl fmt::Display for LoadError {
+    /// One line per problem: `file:line:column: message`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            match error.position {
+                Some((line, column)) => write!(f, "{}:{line}:{column}: ", self.source)?,
+                None => write!(f, "{}: ", self.source)?,
+            }
+            f.write_str(&error.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl Policy {
+    /// Reads and compiles the policy file at `path`.
+    pub fn load(path: &Path) -> Result<Policy, LoadError> {
+        let source = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|err| LoadError {
+            source: source.clone(),
+            errors: vec![PolicyError {
+                position: None,
+                message: format!("cannot read the policy file: {err}"),
+            }],
+        })?;
+        let text = String::from_utf8(bytes).map_err(|err| LoadError {
+            source: source.clone(),
+            errors: vec![PolicyError {
+                position: None,
+                message: format!("the policy file is not UTF-8 text: {err}"),
+            }],
+        })?;
+        Policy::from_yaml(&text, &source)
+    }
+
+    /// Parses and compiles policy text; `source` names it in errors.
+    pub fn from_yaml(text: &str, source: &str) -> Result<Policy, LoadError> {
+        let file = parse(text).map_err(|error| LoadError {
+            source: source.to_owned(),
+            errors: vec![error],
+        })?;
+        compile(file).map_err(|errors| LoadError {
+            source: source.to_owned(),
+            errors,
+        })
+    }
+
+    /// The partition names the policy has rules for, sorted.
+    pub fn partition_names(&self) -> Vec<&str> {
+        sorted_keys(&self.partitions)
+    }
+
+    /// The QOS names the policy has limits for, sorted.
+    pub fn qos_names(&self) -> Vec<&str> {
+        sorted_keys(&self.qos)
+    }
+
+    /// The GRES names the policy maps to partitions, sorted.
+    pub fn accelerator_names(&self) -> Vec<&str> {
+        sorted_keys(&self.accelerators)
+    }
+}
+
+fn sorted_keys<V>(map: &HashMap<Box<str>, V>) -> Vec<&str> {
+    let mut names: Vec<&str> = map.keys().map(AsRef::as_ref).collect();
+    names.sort_unstable();
+    names
+}
+
+/// YAML to the file model; syntax, unknown keys and wrong types end here.
+fn parse(text: &str) -> Result<PolicyFile, PolicyError> {
+    if text.trim().is_empty() {
+        return Err(PolicyError {
+            position: None,
+            message: "the policy file is empty: it must define at least one rule \
+                      (see policy.yaml shipped with hetpolicy)"
+                .to_owned(),
+        });
+    }
+    serde_saphyr::from_str::<PolicyFile>(text).map_err(|err| {
+        let position = err
+            .location()
+            .filter(|loc| loc.line() > 0)
+            .map(|loc| (loc.line(), loc.column()));
+        PolicyError {
+            position,
+            message: plain_message(&err),
+        }
+    })
+}
+
+/// serde-saphyr's message without its own "at line X column Y" suffix
+/// (our errors put the position first, as compilers do).
+fn plain_message(err: &serde_saphyr::Error) -> String {
+    let options = serde_saphyr::render_options! {
+        snippets: serde_saphyr::SnippetMode::Off,
+    };
+    let text = err.render_with_options(options);
+    let text = text.lines().next().unwrap_or_default();
+    match text.rfind(" at line ") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text.to_owned(),
+    }
+}
+
+/// Collects semantic errors with their positions.
+struct Problems(Vec<PolicyError>);
+
+impl Problems {
+    fn at(&mut self, name: &Name, message: String) {
+        self.0.push(PolicyError {
+            position: Some((name.referenced.line(), name.referenced.column())),
+            message,
+        });
+    }
+}
+
+/// Checks names across sections, then builds the lookups.
+fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
+    let mut problems = Problems(Vec::new());
+
+    let qos_defined: Vec<&str> = sorted_names(file.qos.keys());
+    let mut partitions = HashMap::with_capacity(file.partitions.len());
+    let mut default_partition: Option<&Name> = None;
+
+    for (name, partition) in sorted_entries(&file.partitions) {
+        if partition.default {
+            if let Some(first) = default_partition {
+                problems.at(
+                    name,
+                    format!(
+                        "partition '{}' is marked default, but so is '{}' (line {}): \
+                         only one partition can be slurm.conf's Default=YES",
+                        name.value,
+                        first.value,
+                        first.referenced.line()
+                    ),
+                );
+            } else {
+                default_partition = Some(name);
+            }
+        }
+        for gres in &partition.reserved_for {
+            if let Some((_, accelerator)) =
+                file.accelerators.iter().find(|(g, _)| g.value == gres.value)
+            {
+                if !accelerator.partitions.iter().any(|p| p.value == name.value) {
+                    problems.at(
+                        gres,
+                        format!(
+                            "partition '{}' is reserved for {g}, but accelerators.{g}.partitions \
+                             does not list '{}': no component could run there; add '{}' to \
+                             accelerators.{g}.partitions or remove it from reserved_for",
+                            name.value,
+                            name.value,
+                            name.value,
+                            g = gres.value
+                        ),
+                    );
+                }
+            }
+        }
+        let (allowed_qos, default_qos) = match &partition.qos {
+            None => (None, None),
+            Some(qos) => {
+                if qos.allowed.is_empty() {
+                    problems.at(
+                        name,
+                        format!(
+                            "partitions.{}.qos.allowed is empty: list at least one QOS, \
+                             or remove the qos key to allow any QOS",
+                            name.value
+                        ),
+                    );
+                }
+                for allowed in &qos.allowed {
+                    if !qos_defined.contains(&allowed.value.as_str()) {
+                        problems.at(
+                            allowed,
+                            format!(
+                                "partition '{}' allows QOS '{}', which is not defined under \
+                                 qos: (defined: {}); add qos.{} (it may be empty: {{}}) or fix \
+                                 the name",
+                                name.value,
+                                allowed.value,
+                                list_or_none(&qos_defined),
+                                allowed.value
+                            ),
+                        );
+                    }
+                }
+                if let Some(default) = &qos.default {
+                    if !qos.allowed.iter().any(|a| a.value == default.value) {
+                        problems.at(
+                            default,
+                            format!(
+                                "the default QOS '{}' of partition '{}' is not in its allowed \
+                                 list ({}): add it to allowed or pick one of them",
+                                default.value,
+                                name.value,
+                                list_or_none(&sorted_names(qos.allowed.iter()))
+                            ),
+                        );
+                    }
+                }
+                (
+                    Some(qos.allowed.iter().map(|a| boxed(a)).collect()),
+                    qos.default.as_ref().map(boxed),
+                )
+            }
+        };
+        partitions.insert(
+            boxed(name),
+            PartitionRule {
+                reserved_for: partition.reserved_for.iter().map(boxed).collect(),
+                allowed_qos,
+                default_qos,
+            },
+        );
+    }
+
+    let mut accelerators = HashMap::with_capacity(file.accelerators.len());
+    for (gres, rule) in sorted_entries(&file.accelerators) {
+        if rule.partitions.is_empty() {
+            problems.at(
+                gres,
+                format!(
+                    "accelerators.{}.partitions is empty: name the partitions where {} may be \
+                     requested",
+                    gres.value, gres.value
+                ),
+            );
+        }
+        accelerators.insert(
+            boxed(gres),
+            AcceleratorRule {
+                partitions: rule.partitions.iter().map(boxed).collect(),
+                action: rule.action,
+            },
+        );
+    }
+
+    let mut qos = HashMap::with_capacity(file.qos.len());
+    for (name, limits) in sorted_entries(&file.qos) {
+        qos.insert(
+            boxed(name),
+            QosLimits {
+                max_gres: gres_limits(&limits.max_gres),
+                max_nodes: limits.max_nodes,
+                max_cpus: limits.max_cpus,
+                max_memory: limits.max_memory.map(|m| m.0),
+                max_time: limits.max_time.map(|t| t.0),
+            },
+        );
+    }
+
+    if file.hetjob.max_components == Some(0) {
+        problems.0.push(PolicyError {
+            position: None,
+            message: "hetjob.max_components is 0: a hetjob has at least one component; \
+                      use 1 to forbid hetjobs"
+                .to_owned(),
+        });
+    }
+
+    if !problems.0.is_empty() {
+        let mut errors = problems.0;
+        errors.sort_by_key(|e| e.position);
+        return Err(errors);
+    }
+    Ok(Policy {
+        partitions,
+        default_partition: default_partition.map(boxed),
+        accelerators,
+        qos,
+        io_first_component_only: file.io_files.first_component_only,
+        hetjob: HetjobLimits {
+            max_components: file.hetjob.max_components,
+            max_total_gres: gres_limits(&file.hetjob.max_total_gres),
+        },
+    })
+}
+
+fn boxed(name: &Spanned<String>) -> Box<str> {
+    name.value.as_str().into()
+}
+
+fn gres_limits(limits: &HashMap<Name, u64>) -> Vec<(Box<str>, u64)> {
+    let mut limits: Vec<(Box<str>, u64)> = limits.iter().map(|(g, n)| (boxed(g), *n)).collect();
+    limits.sort_unstable();
+    limits
+}
+
+/// Map entries in the order they appear in the file.
+fn sorted_entries<V>(map: &HashMap<Name, V>) -> Vec<(&Name, &V)> {
+    let mut entries: Vec<(&Name, &V)> = map.iter().collect();
+    entries.sort_by_key(|(name, _)| (name.referenced.line(), name.referenced.column()));
+    entries
+}
+
+fn sorted_names<'a>(names: impl Iterator<Item = &'a Name>) -> Vec<&'a str> {
+    let mut names: Vec<&str> = names.map(|n| n.value.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+fn list_or_none(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
