@@ -1,0 +1,168 @@
+//! Rule `accelerators`: a component that requests GRES X must run on a
+//! partition the policy maps X to, and rule `partitions.<p>.reserved_for`:
+//! a component on a reserved partition must request its GRES.
+
+use super::{reject, Changes, Component, RejectCode, Rejection};
+use crate::policy::{AcceleratorAction, AcceleratorRule, Policy};
+
+/// How the partition a component will run on was decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Chosen {
+    /// The user named it.
+    Explicit,
+    /// The policy routes the component there.
+    Routed,
+    /// The user named none; slurm.conf's default partition applies.
+    Default,
+}
+
+/// The partition(s) a component will run on, as far as the policy knows.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Partitions<'x> {
+    list: Option<&'x str>,
+    chosen: Chosen,
+}
+
+impl<'x> Partitions<'x> {
+    /// A partition list the user gave (`--partition=a,b`).
+    pub(crate) fn explicit(list: &'x str) -> Self {
+        Partitions {
+            list: Some(list),
+            chosen: Chosen::Explicit,
+        }
+    }
+
+    /// Each partition name.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'x str> {
+        self.list
+            .into_iter()
+            .flat_map(|list| list.split(','))
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+    }
+
+    /// The first partition, whose defaults apply.
+    pub(crate) fn first(&self) -> Option<&'x str> {
+        self.iter().next()
+    }
+
+    /// `partition gpu`, with how it was chosen when the user did not name it.
+    pub(crate) fn describe(&self, partition: &str) -> String {
+        match self.chosen {
+            Chosen::Explicit => format!("partition {partition}"),
+            Chosen::Routed => format!("partition {partition} (where the policy routes it)"),
+            Chosen::Default => format!("partition {partition} (the default partition)"),
+        }
+    }
+}
+
+/// Applies `accelerators` and returns the partitions the component ends up
+/// on, routing it when a `route` rule applies and it named no partition.
+pub(crate) fn check<'p: 'x, 'x>(
+    policy: &'p Policy,
+    component: &Component<'x>,
+    changes: &mut Changes<'p>,
+) -> Result<Partitions<'x>, Rejection> {
+    if let Some(list) = component.partition {
+        check_explicit(policy, component, list)?;
+        return Ok(Partitions::explicit(list));
+    }
+    let routed: Option<&'p str> = component
+        .gres_requests()
+        .filter_map(Result::ok)
+        .filter_map(|request| policy.accelerators.get(request.name))
+        .find(|rule| rule.action == AcceleratorAction::Route)
+        .and_then(|rule| rule.partitions.first())
+        .map(AsRef::as_ref);
+    let target: Option<&'x str> = routed.or(policy.default_partition.as_deref());
+    for request in component.gres_requests().filter_map(Result::ok) {
+        let Some(rule) = policy.accelerators.get(request.name) else {
+            continue;
+        };
+        if !target.is_some_and(|t| allows(rule, t)) {
+            return Err(reject(
+                RejectCode::InvalidPartitionName,
+                format!(
+                    "{} requests {request} but names no partition; {} components must use \
+                     --partition={} (policy: accelerators.{})",
+                    component.position,
+                    request.name,
+                    rule.partitions.join(","),
+                    request.name
+                ),
+            ));
+        }
+    }
+    changes.partition = routed;
+    Ok(Partitions {
+        list: target,
+        chosen: if routed.is_some() {
+            Chosen::Routed
+        } else {
+            Chosen::Default
+        },
+    })
+}
+
+/// Applies `accelerators` to a partition list the user named.
+pub(crate) fn check_explicit(
+    policy: &Policy,
+    component: &Component<'_>,
+    list: &str,
+) -> Result<(), Rejection> {
+    let partitions = Partitions::explicit(list);
+    for request in component.gres_requests().filter_map(Result::ok) {
+        let Some(rule) = policy.accelerators.get(request.name) else {
+            continue;
+        };
+        if let Some(partition) = partitions.iter().find(|p| !allows(rule, p)) {
+            return Err(reject(
+                RejectCode::InvalidPartitionName,
+                format!(
+                    "{} requests {request} on partition {partition}; {} components must use \
+                     --partition={} (policy: accelerators.{})",
+                    component.position,
+                    request.name,
+                    rule.partitions.join(","),
+                    request.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn allows(rule: &AcceleratorRule, partition: &str) -> bool {
+    rule.partitions.iter().any(|p| p.as_ref() == partition)
+}
+
+/// Applies `partitions.<p>.reserved_for`.
+pub(crate) fn check_reserved(
+    policy: &Policy,
+    component: &Component<'_>,
+    partitions: &Partitions<'_>,
+) -> Result<(), Rejection> {
+    for partition in partitions.iter() {
+        let Some(rule) = policy.partitions.get(partition) else {
+            continue;
+        };
+        if rule.reserved_for.is_empty()
+            || rule.reserved_for.iter().any(|g| component.requests_gres(g))
+        {
+            continue;
+        }
+        let reserved = rule.reserved_for.join(" or ");
+        return Err(reject(
+            RejectCode::InvalidGres,
+            format!(
+                "{} runs on {} without requesting {reserved}; partition {partition} is reserved \
+                 for {reserved} components: add --gres={}:1 (or the count you need), or use \
+                 another partition (policy: partitions.{partition}.reserved_for)",
+                component.position,
+                partitions.describe(partition),
+                rule.reserved_for[0],
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! The engine's view of one job or hetjob component.
+
+use std::fmt;
+
+use crate::gres::{self, GresParseError, GresRequest};
+use crate::units::{Megabytes, TimeLimit};
+
+/// Where a component stands in its submission.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Position {
+    /// A plain job (Slurm's het_job_offset is NO_VAL).
+    #[default]
+    Plain,
+    /// Component N of a heterogeneous job (het_job_offset N).
+    Het(u32),
+}
+
+impl fmt::Display for Position {
+    /// How messages name the component: `job` or `hetjob component 1`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Position::Plain => f.write_str("job"),
+            Position::Het(index) => write!(f, "hetjob component {index}"),
+        }
+    }
+}
+
+/// Memory as requested: `--mem` (per node) or `--mem-per-cpu`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Memory {
+    /// `--mem`: per node.
+    PerNode(Megabytes),
+    /// `--mem-per-cpu`.
+    PerCpu(Megabytes),
+}
+
+/// One component's request, borrowed from wherever it came from (a Slurm
+/// job_desc, a batch script). `None` means "not given".
+#[derive(Clone, Debug, Default)]
+pub struct Component<'a> {
+    /// Plain job or hetjob component N.
+    pub position: Position,
+    /// `--partition`, possibly a comma-separated list.
+    pub partition: Option<&'a str>,
+    /// `--qos`.
+    pub qos: Option<&'a str>,
+    /// TRES strings as Slurm stores them (`gres:gpu:2`, `gres/gpu:2`, ...).
+    pub tres_per_job: Option<&'a str>,
+    /// `--gres`, `--gpus-per-node`.
+    pub tres_per_node: Option<&'a str>,
+    /// `--gpus-per-socket`.
+    pub tres_per_socket: Option<&'a str>,
+    /// `--gpus-per-task`.
+    pub tres_per_task: Option<&'a str>,
+    /// `--nodes` (minimum).
+    pub nodes: Option<u32>,
+    /// `--ntasks`.
+    pub tasks: Option<u32>,
+    /// `--cpus-per-task`.
+    pub cpus_per_task: Option<u32>,
+    /// The minimum CPU count Slurm derived for the component.
+    pub min_cpus: Option<u32>,
+    /// `--mem` or `--mem-per-cpu`.
+    pub memory: Option<Memory>,
+    /// `--time`.
+    pub time_limit: Option<TimeLimit>,
+    /// `--output`.
+    pub std_out: Option<&'a str>,
+    /// `--error`.
+    pub std_err: Option<&'a str>,
+    /// `--input`.
+    pub std_in: Option<&'a str>,
+}
+
+/// Which tres_per_* field a request came from, which says what its count
+/// multiplies with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    Job,
+    Node,
+    Socket,
+    Task,
+}
+
+impl<'a> Component<'a> {
+    fn tres_fields(&self) -> [(Scope, Option<&'a str>); 4] {
+        [
+            (Scope::Job, self.tres_per_job),
+            (Scope::Node, self.tres_per_node),
+            (Scope::Socket, self.tres_per_socket),
+            (Scope::Task, self.tres_per_task),
+        ]
+    }
+
+    /// Every GRES request with a non-zero count, from all tres_per_* fields.
+    pub fn gres_requests(&self) -> impl Iterator<Item = Result<GresRequest<'a>, GresParseError>> {
+        self.tres_fields()
+            .into_iter()
+            .filter_map(|(_, field)| field)
+            .flat_map(gres::parse)
+            .filter(|r| !matches!(r, Ok(request) if request.count == 0))
+    }
+
+    /// The first GRES request that cannot be read, if any.
+    pub fn gres_error(&self) -> Option<GresParseError> {
+        self.gres_requests().find_map(Result::err)
+    }
+
+    /// The first readable request for GRES `name`.
+    pub fn gres_request(&self, name: &str) -> Option<GresRequest<'a>> {
+        self.gres_requests()
+            .filter_map(Result::ok)
+            .find(|r| r.name == name)
+    }
+
+    /// True when the component asks for at least one `name`.
+    pub fn requests_gres(&self, name: &str) -> bool {
+        self.gres_request(name).is_some()
+    }
+
+    /// How many `name` the whole component asks for: per-job counts as
+    /// given, per-node and per-socket counts times the node count (one
+    /// socket per node is assumed, since sockets are not known at submit
+    /// time), per-task counts times the task count.
+    pub fn gres_total(&self, name: &str) -> u64 {
+        let nodes = u64::from(self.nodes.unwrap_or(1).max(1));
+        let tasks = u64::from(self.tasks.unwrap_or(1).max(1));
+        self.tres_fields()
+            .into_iter()
+            .filter_map(|(scope, field)| Some((scope, field?)))
+            .flat_map(|(scope, field)| gres::parse(field).filter_map(Result::ok).map(move |r| (scope, r)))
+            .filter(|(_, r)| r.name == name)
+            .map(|(scope, r)| {
+                let times = match scope {
+                    Scope::Job => 1,
+                    Scope::Node | Scope::Socket => nodes,
+                    Scope::Task => tasks,
+                };
+                r.count.saturating_mul(times)
+            })
+            .fold(0u64, u64::saturating_add)
+    }
+
+    /// The node count asked for (1 when not given).
+    pub fn node_count(&self) -> u32 {
+        self.nodes.unwrap_or(1).max(1)
+    }
+
+    /// CPUs for the whole component: tasks times CPUs per task, or the
+    /// minimum CPU count when that is larger.
+    pub fn cpu_count(&self) -> u64 {
+        let per_tasks = u64::from(self.tasks.unwrap_or(1).max(1))
+            .saturating_mul(u64::from(self.cpus_per_task.unwrap_or(1).max(1)));
+        per_tasks.max(u64::from(self.min_cpus.unwrap_or(0)))
+    }
+
+    /// Memory for the whole component: per-node memory times nodes, or
+    /// per-CPU memory times CPUs. `None` when no memory was requested.
+    pub fn memory_total(&self) -> Option<Megabytes> {
+        Some(Megabytes(match self.memory? {
+            Memory::PerNode(mb) => mb.0.saturating_mul(u64::from(self.node_count())),
+            Memory::PerCpu(mb) => mb.0.saturating_mul(self.cpu_count()),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gres_totals_multiply_by_scope() {
+        let c = Component {
+            tres_per_node: Some("gres:gpu:2"),
+            nodes: Some(3),
+            ..Component::default()
+        };
+        assert_eq!(c.gres_total("gpu"), 6);
+        let c = Component {
+            tres_per_task: Some("cpu=4,gres/gpu=1"),
+            tasks: Some(4),
+            ..Component::default()
+        };
+        assert_eq!(c.gres_total("gpu"), 4);
+        let c = Component {
+            tres_per_job: Some("gres/gpu:a100:2"),
+            tres_per_node: Some("gres/qpu"),
+            nodes: Some(5),
+            ..Component::default()
+        };
+        assert_eq!(c.gres_total("gpu"), 2);
+        assert_eq!(c.gres_total("qpu"), 5);
+        assert_eq!(c.gres_total("fpga"), 0);
+    }
+
+    #[test]
+    fn zero_counts_are_not_requests() {
+        let c = Component {
+            tres_per_job: Some("gres:gpu:0"),
+            ..Component::default()
+        };
+        assert!(!c.requests_gres("gpu"));
+        assert_eq!(c.gres_requests().count(), 0);
+    }
+
+    #[test]
+    fn cpus_and_memory() {
+        let c = Component {
+            tasks: Some(2),
+            cpus_per_task: Some(4),
+            memory: Some(Memory::PerCpu(Megabytes(1000))),
+            ..Component::default()
+        };
+        assert_eq!(c.cpu_count(), 8);
+        assert_eq!(c.memory_total(), Some(Megabytes(8000)));
+        let c = Component {
+            nodes: Some(2),
+            min_cpus: Some(16),
+            memory: Some(Memory::PerNode(Megabytes(4096))),
+            ..Component::default()
+        };
+        assert_eq!(c.cpu_count(), 16);
+        assert_eq!(c.memory_total(), Some(Megabytes(8192)));
+        assert_eq!(Component::default().memory_total(), None);
+    }
+
+    #[test]
+    fn absurd_numbers_saturate() {
+        let c = Component {
+            tres_per_node: Some("gres:gpu:4g"),
+            nodes: Some(u32::MAX),
+            tasks: Some(u32::MAX),
+            cpus_per_task: Some(u32::MAX),
+            memory: Some(Memory::PerCpu(Megabytes(u64::MAX))),
+            ..Component::default()
+        };
+        assert!(c.gres_total("gpu") > 0);
+        assert_eq!(c.memory_total(), Some(Megabytes(u64::MAX)));
+    }
+}

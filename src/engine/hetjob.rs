@@ -1,0 +1,152 @@
+//! Rule `hetjob`: limits over all components of one heterogeneous job, and
+//! the state that one submission's components share.
+
+use super::{reject, Component, Position, RejectCode, Rejection};
+use crate::policy::Policy;
+
+/// What earlier components of the current submission left behind.
+///
+/// One value is kept per submitting thread: slurmctld validates the
+/// components of one hetjob in order on one thread. Buffers are reused, so
+/// after the first submission keeping this state allocates nothing.
+#[derive(Debug, Default)]
+pub struct HetjobState {
+    /// The offset the next component must have; `None` outside a hetjob.
+    next: Option<u32>,
+    first_out: Option<String>,
+    first_err: Option<String>,
+    first_in: Option<String>,
+    /// Running totals, aligned with the policy's `hetjob.max_total_gres`.
+    gres_totals: Vec<u64>,
+}
+
+/// Component 0's I/O paths.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FirstIo<'s> {
+    pub(crate) std_out: Option<&'s str>,
+    pub(crate) std_err: Option<&'s str>,
+    pub(crate) std_in: Option<&'s str>,
+}
+
+impl HetjobState {
+    /// A fresh state.
+    pub fn new() -> Self {
+        HetjobState::default()
+    }
+
+    /// Starts judging a component. Returns whether it follows the previous
+    /// accepted component of the same hetjob (or starts a new submission).
+    pub(crate) fn begin(&mut self, position: Position) -> bool {
+        match position {
+            Position::Plain => {
+                self.next = None;
+                true
+            }
+            Position::Het(0) => {
+                self.next = Some(0);
+                self.gres_totals.clear();
+                true
+            }
+            Position::Het(k) => self.next == Some(k),
+        }
+    }
+
+    /// True while a hetjob is in progress and expects component `index`.
+    pub fn expects(&self, index: u32) -> bool {
+        self.next == Some(index)
+    }
+
+    /// Records an accepted component.
+    pub(crate) fn accepted(&mut self, policy: &Policy, component: &Component<'_>, in_order: bool) {
+        let Position::Het(index) = component.position else {
+            self.next = None;
+            return;
+        };
+        if !in_order {
+            self.next = None;
+            return;
+        }
+        if index == 0 {
+            remember(&mut self.first_out, component.std_out);
+            remember(&mut self.first_err, component.std_err);
+            remember(&mut self.first_in, component.std_in);
+        }
+        self.gres_totals
+            .resize(policy.hetjob.max_total_gres.len(), 0);
+        for (total, (name, _)) in self.gres_totals.iter_mut().zip(&policy.hetjob.max_total_gres) {
+            *total = total.saturating_add(component.gres_total(name));
+        }
+        self.next = index.checked_add(1);
+    }
+
+    /// Forgets the submission after a rejection (Slurm stops there).
+    pub(crate) fn rejected(&mut self) {
+        self.next = None;
+    }
+
+    pub(crate) fn first_io(&self) -> FirstIo<'_> {
+        FirstIo {
+            std_out: self.first_out.as_deref(),
+            std_err: self.first_err.as_deref(),
+            std_in: self.first_in.as_deref(),
+        }
+    }
+}
+
+/// Copies `value` into `slot`, reusing its buffer.
+fn remember(slot: &mut Option<String>, value: Option<&str>) {
+    match (slot.as_mut(), value) {
+        (Some(buffer), Some(value)) => {
+            buffer.clear();
+            buffer.push_str(value);
+        }
+        (None, Some(value)) => *slot = Some(value.to_owned()),
+        (_, None) => *slot = None,
+    }
+}
+
+/// Applies `hetjob.max_components`.
+pub(crate) fn check_component_count(policy: &Policy, position: Position) -> Result<(), Rejection> {
+    let (Position::Het(index), Some(max)) = (position, policy.hetjob.max_components) else {
+        return Ok(());
+    };
+    if index < max {
+        return Ok(());
+    }
+    Err(reject(
+        RejectCode::AccountingPolicy,
+        format!(
+            "{position} is one too many: a hetjob may have at most {max} components \
+             (0 to {}); merge components or submit separate jobs (policy: \
+             hetjob.max_components)",
+            max - 1
+        ),
+    ))
+}
+
+/// Applies `hetjob.max_total_gres` to the running totals.
+pub(crate) fn check_totals(
+    policy: &Policy,
+    state: &HetjobState,
+    component: &Component<'_>,
+) -> Result<(), Rejection> {
+    if !matches!(component.position, Position::Het(_)) {
+        return Ok(());
+    }
+    for (i, (name, max)) in policy.hetjob.max_total_gres.iter().enumerate() {
+        let before = state.gres_totals.get(i).copied().unwrap_or(0);
+        let total = before.saturating_add(component.gres_total(name));
+        if total > *max {
+            return Err(reject(
+                RejectCode::AccountingPolicy,
+                format!(
+                    "{} brings the hetjob's {name} to {total} ({before} in earlier components); \
+                     a hetjob may request at most {max} {name} in total: request fewer \
+                     (policy: hetjob.max_total_gres.{name})",
+                    component.position
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! The policy engine: pure, safe Rust, no Slurm types.
+//!
+//! [`evaluate`] judges one component of a submission against a compiled
+//! [`Policy`]; [`HetjobState`] carries what earlier components of the same
+//! submission left behind. [`evaluate_modify`] judges an update request
+//! (`scontrol update`), which only shows the fields it changes.
+//!
+//! Each rule lives in its own module and is named as in the policy file:
+//! `accelerators`, `partitions.<p>.reserved_for`, `qos`, `io_files`,
+//! `hetjob`.
+
+mod accelerators;
+mod component;
+mod hetjob;
+mod io_files;
+mod qos;
+
+use std::fmt;
+
+pub use component::{Component, Memory, Position};
+pub use hetjob::HetjobState;
+
+use crate::policy::Policy;
+use crate::units::TimeLimit;
+
+/// The Slurm error a rejection maps to. The job_submit plugin turns each into
+/// the matching `ESLURM_*` code, whose text sbatch prints after our message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectCode {
+    /// "Invalid partition name specified".
+    InvalidPartitionName,
+    /// "Invalid generic resource (gres) specification".
+    InvalidGres,
+    /// "Invalid qos specification".
+    InvalidQos,
+    /// "Job violates accounting/QOS policy".
+    AccountingPolicy,
+    /// "Requested time limit is invalid".
+    InvalidTimeLimit,
+    /// "Requested operation not supported on this system".
+    NotSupported,
+    /// "Access/permission denied": no usable policy, or an internal error.
+    AccessDenied,
+}
+
+/// Why a component was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// The Slurm error to return.
+    pub code: RejectCode,
+    /// The message the user sees: component, value, rule and fix.
+    pub message: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What the policy changes on an accepted component. Names borrow from the
+/// policy, so accepting allocates nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Changes<'p> {
+    /// Route a component that named no partition here.
+    pub partition: Option<&'p str>,
+    /// Set this QOS on a component that named none.
+    pub qos: Option<&'p str>,
+    /// Set this time limit on a component that gave none (its QOS's
+    /// `max_time`).
+    pub time_limit: Option<TimeLimit>,
+}
+
+impl Changes<'_> {
+    /// True when nothing is to be changed.
+    pub fn is_empty(&self) -> bool {
+        *self == Changes::default()
+    }
+}
+
+/// The decision on one component.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict<'p> {
+    /// Accepted, with the changes to apply (possibly none).
+    Accept(Changes<'p>),
+    /// Refused.
+    Reject(Rejection),
+}
+
+impl Verdict<'_> {
+    /// True for [`Verdict::Accept`].
+    pub fn is_accept(&self) -> bool {
+        matches!(self, Verdict::Accept(_))
+    }
+}
+
+/// Builds a rejection.
+pub(crate) fn reject(code: RejectCode, message: String) -> Rejection {
+    Rejection { code, message }
+}
+
+/// Judges one component of a submission (or a plain job).
+///
+/// Components of a hetjob must be passed in order, 0 first, with the same
+/// `state`; a plain job or component 0 starts a new submission. When the
+/// order is broken (a component arrives without its predecessors), rules
+/// that need earlier components (`io_files`, hetjob totals) are skipped for
+/// it rather than guessed.
+pub fn evaluate<'p>(policy: &'p Policy, state: &mut HetjobState, component: &Component<'_>) -> Verdict<'p> {
+    let position = component.position;
+    let in_order = state.begin(position);
+    match judge(policy, state, component, in_order) {
+        Ok(changes) => {
+            state.accepted(policy, component, in_order);
+            Verdict::Accept(changes)
+        }
+        Err(rejection) => {
+            state.rejected();
+            Verdict::Reject(rejection)
+        }
+    }
+}
+
+fn judge<'p>(
+    policy: &'p Policy,
+    state: &HetjobState,
+    component: &Component<'_>,
+    in_order: bool,
+) -> Result<Changes<'p>, Rejection> {
+    let who = component.position;
+    if let Some(error) = component.gres_error() {
+        return Err(reject(
+            RejectCode::InvalidGres,
+            format!("{who}: {error}; write it as --gres=NAME:COUNT, e.g. --gres=gpu:1"),
+        ));
+    }
+    hetjob::check_component_count(policy, who)?;
+    let mut changes = Changes::default();
+    let partitions = accelerators::check(policy, component, &mut changes)?;
+    accelerators::check_reserved(policy, component, &partitions)?;
+    qos::check(policy, component, &partitions, &mut changes)?;
+    if in_order {
+        io_files::check(policy, state, component)?;
+        hetjob::check_totals(policy, state, component)?;
+    }
+    Ok(changes)
+}
+
+/// Judges an update request (`scontrol update job=...`). Only the fields the
+/// update carries are known; anything absent is unchanged and cannot be
+/// seen (job_record_t has no public header), so rules that need it are
+/// skipped, and nothing is defaulted or routed.
+pub fn evaluate_modify(policy: &Policy, update: &Component<'_>) -> Result<(), Rejection> {
+    if let Some(error) = update.gres_error() {
+        return Err(reject(
+            RejectCode::InvalidGres,
+            format!("job update: {error}; write it as gres=NAME:COUNT, e.g. gres=gpu:1"),
+        ));
+    }
+    let update = Component {
+        position: Position::Plain,
+        ..update.clone()
+    };
+    if let Some(partition) = update.partition {
+        let partitions = accelerators::Partitions::explicit(partition);
+        if has_gres_fields(&update) {
+            accelerators::check_explicit(policy, &update, partition)?;
+            accelerators::check_reserved(policy, &update, &partitions)?;
+        }
+        if update.qos.is_some() {
+            qos::check_allowed(policy, &update, &partitions)?;
+        }
+    }
+    if let Some(qos_name) = update.qos {
+        qos::check_limits(policy, &update, qos_name, None)?;
+    }
+    Ok(())
+}
+
+fn has_gres_fields(c: &Component<'_>) -> bool {
+    c.tres_per_job.is_some()
+        || c.tres_per_node.is_some()
+        || c.tres_per_socket.is_some()
+        || c.tres_per_task.is_some()
+}
+
+#[cfg(test)]
+mod tests;

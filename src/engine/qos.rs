@@ -1,0 +1,246 @@
+//! Rule `qos` and `partitions.<p>.qos`: which QOS a partition allows, the
+//! QOS a component gets when it names none, and each QOS's limits per
+//! component.
+
+use std::fmt::Write as _;
+
+use super::accelerators::Partitions;
+use super::{reject, Changes, Component, RejectCode, Rejection};
+use crate::policy::{Policy, QosLimits};
+use crate::units::{Megabytes, TimeLimit};
+
+/// Applies the partition's QOS rules and the QOS's limits, setting the
+/// partition's default QOS (and the QOS's time limit) where none was given.
+pub(crate) fn check<'p>(
+    policy: &'p Policy,
+    component: &Component<'_>,
+    partitions: &Partitions<'_>,
+    changes: &mut Changes<'p>,
+) -> Result<(), Rejection> {
+    let qos_name = match component.qos {
+        Some(qos) => qos,
+        None => {
+            let default = partitions
+                .first()
+                .and_then(|p| policy.partitions.get(p))
+                .and_then(|rule| rule.default_qos.as_deref());
+            changes.qos = default;
+            match default {
+                Some(default) => default,
+                // The user's association default applies, which the
+                // policy cannot see.
+                None => return Ok(()),
+            }
+        }
+    };
+    check_allowed_qos(policy, component, qos_name, partitions)?;
+    check_limits(policy, component, qos_name, Some(partitions))?;
+    if component.time_limit.is_none() {
+        changes.time_limit = policy.qos.get(qos_name).and_then(|l| l.max_time);
+    }
+    Ok(())
+}
+
+/// Applies `partitions.<p>.qos.allowed` to the QOS an update names.
+pub(crate) fn check_allowed(
+    policy: &Policy,
+    component: &Component<'_>,
+    partitions: &Partitions<'_>,
+) -> Result<(), Rejection> {
+    match component.qos {
+        Some(qos) => check_allowed_qos(policy, component, qos, partitions),
+        None => Ok(()),
+    }
+}
+
+fn check_allowed_qos(
+    policy: &Policy,
+    component: &Component<'_>,
+    qos: &str,
+    partitions: &Partitions<'_>,
+) -> Result<(), Rejection> {
+    for partition in partitions.iter() {
+        let Some(allowed) = policy
+            .partitions
+            .get(partition)
+            .and_then(|rule| rule.allowed_qos.as_deref())
+        else {
+            continue;
+        };
+        if allowed.iter().any(|a| a.as_ref() == qos) {
+            continue;
+        }
+        let suggestion = allowed
+            .iter()
+            .find(|a| {
+                policy
+                    .qos
+                    .get(a.as_ref())
+                    .is_none_or(|limits| breach(limits, component).is_none())
+            })
+            .unwrap_or(&allowed[0]);
+        return Err(reject(
+            RejectCode::InvalidQos,
+            format!(
+                "{} uses QOS {qos} on {}; partition {partition} allows QOS {}: use \
+                 --qos={suggestion} (policy: partitions.{partition}.qos.allowed)",
+                component.position,
+                partitions.describe(partition),
+                allowed.join(", "),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One limit a component goes over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Breach<'p> {
+    Gres {
+        name: &'p str,
+        asked: u64,
+        max: u64,
+    },
+    Nodes {
+        asked: u32,
+        max: u32,
+    },
+    Cpus {
+        asked: u64,
+        max: u32,
+    },
+    Memory {
+        asked: Megabytes,
+        max: Megabytes,
+    },
+    Time {
+        asked: TimeLimit,
+        max: TimeLimit,
+    },
+}
+
+/// The first limit of `limits` that `component` goes over.
+fn breach<'p>(limits: &'p QosLimits, component: &Component<'_>) -> Option<Breach<'p>> {
+    for (name, max) in &limits.max_gres {
+        let asked = component.gres_total(name);
+        if asked > *max {
+            return Some(Breach::Gres {
+                name,
+                asked,
+                max: *max,
+            });
+        }
+    }
+    if let Some(max) = limits.max_nodes {
+        let asked = component.node_count();
+        if asked > max {
+            return Some(Breach::Nodes { asked, max });
+        }
+    }
+    if let Some(max) = limits.max_cpus {
+        let asked = component.cpu_count();
+        if asked > u64::from(max) {
+            return Some(Breach::Cpus { asked, max });
+        }
+    }
+    if let (Some(max), Some(asked)) = (limits.max_memory, component.memory_total()) {
+        if asked > max {
+            return Some(Breach::Memory { asked, max });
+        }
+    }
+    if let (Some(max), Some(asked)) = (limits.max_time, component.time_limit) {
+        if asked.exceeds(max) {
+            return Some(Breach::Time { asked, max });
+        }
+    }
+    None
+}
+
+/// Applies `qos.<name>` limits. `partitions`, when known, lets the message
+/// suggest another QOS that the partition allows and that would fit.
+pub(crate) fn check_limits(
+    policy: &Policy,
+    component: &Component<'_>,
+    qos: &str,
+    partitions: Option<&Partitions<'_>>,
+) -> Result<(), Rejection> {
+    let Some(limits) = policy.qos.get(qos) else {
+        return Ok(());
+    };
+    let Some(breach) = breach(limits, component) else {
+        return Ok(());
+    };
+    let alternative = partitions
+        .and_then(Partitions::first)
+        .and_then(|p| policy.partitions.get(p))
+        .and_then(|rule| rule.allowed_qos.as_deref())
+        .and_then(|allowed| {
+            allowed.iter().find(|a| {
+                a.as_ref() != qos
+                    && policy
+                        .qos
+                        .get(a.as_ref())
+                        .is_none_or(|l| self::breach(l, component).is_none())
+            })
+        });
+    let or_qos = alternative
+        .map(|a| format!(", or use --qos={a}"))
+        .unwrap_or_default();
+    let who = component.position;
+    let mut message = String::new();
+    let code = match breach {
+        Breach::Gres { name, asked, max } => {
+            let _ = write!(message, "{who} requests {asked} {name} with QOS {qos}; ");
+            if max == 0 {
+                let _ = write!(
+                    message,
+                    "QOS {qos} allows no {name}: remove the {name} request{or_qos} \
+                     (policy: qos.{qos}.max_gres.{name})"
+                );
+            } else {
+                let _ = write!(
+                    message,
+                    "QOS {qos} allows at most {max} {name} per component: request at most \
+                     {max}{or_qos} (policy: qos.{qos}.max_gres.{name})"
+                );
+            }
+            RejectCode::AccountingPolicy
+        }
+        Breach::Nodes { asked, max } => {
+            let _ = write!(
+                message,
+                "{who} requests {asked} nodes with QOS {qos}; QOS {qos} allows at most {max} \
+                 nodes per component: use --nodes={max} or fewer{or_qos} \
+                 (policy: qos.{qos}.max_nodes)"
+            );
+            RejectCode::AccountingPolicy
+        }
+        Breach::Cpus { asked, max } => {
+            let _ = write!(
+                message,
+                "{who} requests {asked} CPUs with QOS {qos}; QOS {qos} allows at most {max} \
+                 CPUs per component: lower --ntasks or --cpus-per-task{or_qos} \
+                 (policy: qos.{qos}.max_cpus)"
+            );
+            RejectCode::AccountingPolicy
+        }
+        Breach::Memory { asked, max } => {
+            let _ = write!(
+                message,
+                "{who} requests {asked} of memory with QOS {qos}; QOS {qos} allows at most \
+                 {max} per component: lower --mem or --mem-per-cpu{or_qos} \
+                 (policy: qos.{qos}.max_memory)"
+            );
+            RejectCode::AccountingPolicy
+        }
+        Breach::Time { asked, max } => {
+            let _ = write!(
+                message,
+                "{who} requests time limit {asked} with QOS {qos}; QOS {qos} allows at most \
+                 {max}: use --time={max} or less{or_qos} (policy: qos.{qos}.max_time)"
+            );
+            RejectCode::InvalidTimeLimit
+        }
+    };
+    Err(reject(code, message))
+}

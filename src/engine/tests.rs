@@ -1,0 +1,457 @@
+//! One test (or more) per rule and message, against the reference policy.
+
+use super::*;
+use crate::policy::Policy;
+use crate::units::TimeLimit;
+
+const REFERENCE: &str = include_str!("../../policy.yaml");
+
+fn policy() -> Policy {
+    Policy::from_yaml(REFERENCE, "policy.yaml").expect("the reference policy loads")
+}
+
+fn het(index: u32) -> Component<'static> {
+    Component {
+        position: Position::Het(index),
+        ..Component::default()
+    }
+}
+
+fn on(partition: &'static str) -> Component<'static> {
+    Component {
+        partition: Some(partition),
+        ..Component::default()
+    }
+}
+
+/// Evaluates a whole hetjob in order, returning each verdict.
+fn hetjob<'p>(policy: &'p Policy, components: &[Component<'_>]) -> Vec<Verdict<'p>> {
+    let mut state = HetjobState::new();
+    components
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let c = Component {
+                position: Position::Het(i as u32),
+                ..c.clone()
+            };
+            evaluate(policy, &mut state, &c)
+        })
+        .collect()
+}
+
+fn plain<'p>(policy: &'p Policy, c: &Component<'_>) -> Verdict<'p> {
+    evaluate(policy, &mut HetjobState::new(), c)
+}
+
+fn rejection(verdict: &Verdict<'_>) -> Rejection {
+    match verdict {
+        Verdict::Reject(r) => r.clone(),
+        Verdict::Accept(changes) => panic!("expected a rejection, got accept {changes:?}"),
+    }
+}
+
+fn changes<'p>(verdict: &Verdict<'p>) -> Changes<'p> {
+    match verdict {
+        Verdict::Accept(changes) => *changes,
+        Verdict::Reject(r) => panic!("expected accept, got: {}", r.message),
+    }
+}
+
+#[test]
+fn seed_000_cpu_plus_gpu_hetjob_is_accepted() {
+    let p = policy();
+    let cpu = Component {
+        partition: Some("cpu"),
+        tasks: Some(2),
+        cpus_per_task: Some(4),
+        memory: Some(Memory::PerNode(crate::units::Megabytes(8192))),
+        ..Component::default()
+    };
+    let gpu = Component {
+        partition: Some("gpu"),
+        tres_per_node: Some("gres:gpu:1"),
+        tasks: Some(1),
+        cpus_per_task: Some(2),
+        ..Component::default()
+    };
+    let verdicts = hetjob(&p, &[cpu, gpu]);
+    assert_eq!(changes(&verdicts[0]).qos, Some("normal"));
+    assert_eq!(changes(&verdicts[1]).qos, Some("gpu"));
+    assert_eq!(changes(&verdicts[1]).time_limit, Some(TimeLimit::Minutes(2 * 1440)));
+}
+
+#[test]
+fn gpu_on_cpu_partition_names_component_value_rule_and_fix() {
+    let p = policy();
+    let gpu_on_cpu = Component {
+        tres_per_node: Some("gres:gpu:1"),
+        ..on("cpu")
+    };
+    let verdicts = hetjob(&p, &[on("cpu"), gpu_on_cpu]);
+    let r = rejection(&verdicts[1]);
+    assert_eq!(r.code, RejectCode::InvalidPartitionName);
+    assert_eq!(
+        r.message,
+        "hetjob component 1 requests gpu:1 on partition cpu; gpu components must use \
+         --partition=gpu (policy: accelerators.gpu)"
+    );
+}
+
+#[test]
+fn every_gres_form_is_caught_on_the_wrong_partition() {
+    let p = policy();
+    let forms: [(&str, fn(&'static str) -> Component<'static>); 8] = [
+        ("22.05 per node", |s| Component { tres_per_node: Some(s), ..on("cpu") }),
+        ("per job", |s| Component { tres_per_job: Some(s), ..on("cpu") }),
+        ("per task", |s| Component { tres_per_task: Some(s), ..on("cpu") }),
+        ("per socket", |s| Component { tres_per_socket: Some(s), ..on("cpu") }),
+        ("list", |s| Component { tres_per_node: Some(s), ..on("cpu") }),
+        ("typed", |s| Component { tres_per_node: Some(s), ..on("cpu") }),
+        ("no count", |s| Component { tres_per_node: Some(s), ..on("cpu") }),
+        ("24.05 task", |s| Component { tres_per_task: Some(s), ..on("cpu") }),
+    ];
+    let strings = [
+        "gres:gpu:1",
+        "gres/gpu:2",
+        "gres/gpu:1",
+        "gres:gpu:1",
+        "gres:mps:10,gres/gpu:1",
+        "gres/gpu:a100:1",
+        "gres/gpu",
+        "cpu=4,gres/gpu=1",
+    ];
+    for ((what, build), tres) in forms.iter().zip(strings) {
+        let r = rejection(&plain(&p, &build(tres)));
+        assert_eq!(r.code, RejectCode::InvalidPartitionName, "{what}: {tres}");
+        assert!(r.message.starts_with("job requests gpu:"), "{what}: {}", r.message);
+    }
+}
+
+#[test]
+fn gpu_component_without_partition_is_routed() {
+    let p = policy();
+    let c = Component {
+        tres_per_node: Some("gres/gpu:1"),
+        ..Component::default()
+    };
+    let ch = changes(&plain(&p, &c));
+    assert_eq!(ch.partition, Some("gpu"));
+    assert_eq!(ch.qos, Some("gpu"), "the routed partition's default QOS");
+}
+
+#[test]
+fn qpu_without_partition_is_rejected_with_the_fix() {
+    let p = policy();
+    let c = Component {
+        tres_per_node: Some("gres:qpu:1"),
+        ..Component::default()
+    };
+    let r = rejection(&plain(&p, &c));
+    assert_eq!(
+        r.message,
+        "job requests qpu:1 but names no partition; qpu components must use \
+         --partition=quantum (policy: accelerators.qpu)"
+    );
+}
+
+#[test]
+fn reserved_partitions_need_their_gres() {
+    let p = policy();
+    let r = rejection(&hetjob(&p, &[on("cpu"), on("gpu")])[1]);
+    assert_eq!(r.code, RejectCode::InvalidGres);
+    assert!(
+        r.message.starts_with(
+            "hetjob component 1 runs on partition gpu without requesting gpu; partition gpu \
+             is reserved for gpu components: add --gres=gpu:1"
+        ),
+        "{}",
+        r.message
+    );
+    let r = rejection(&plain(&p, &on("quantum")));
+    assert!(r.message.contains("(policy: partitions.quantum.reserved_for)"), "{}", r.message);
+    let quantum = Component {
+        tres_per_node: Some("gres:qpu:1"),
+        ..on("quantum")
+    };
+    assert_eq!(changes(&plain(&p, &quantum)).qos, Some("normal"));
+}
+
+#[test]
+fn partition_lists_are_checked_name_by_name() {
+    let p = policy();
+    let c = Component {
+        tres_per_node: Some("gres:gpu:1"),
+        ..on("gpu,cpu")
+    };
+    let r = rejection(&plain(&p, &c));
+    assert!(r.message.contains("on partition cpu;"), "{}", r.message);
+}
+
+#[test]
+fn qos_not_allowed_on_partition() {
+    let p = policy();
+    let c = Component {
+        qos: Some("long"),
+        tres_per_node: Some("gres:gpu:1"),
+        ..on("gpu")
+    };
+    let r = rejection(&plain(&p, &c));
+    assert_eq!(r.code, RejectCode::InvalidQos);
+    assert_eq!(
+        r.message,
+        "job uses QOS long on partition gpu; partition gpu allows QOS normal, gpu: use \
+         --qos=normal (policy: partitions.gpu.qos.allowed)"
+    );
+}
+
+#[test]
+fn qos_suggestion_skips_qos_that_would_not_fit() {
+    let p = policy();
+    let c = Component {
+        qos: Some("long"),
+        tres_per_node: Some("gres:gpu:2"),
+        ..on("gpu")
+    };
+    let r = rejection(&plain(&p, &c));
+    assert!(r.message.contains("use --qos=gpu "), "{}", r.message);
+}
+
+#[test]
+fn per_component_gpu_cap_of_the_qos() {
+    let p = policy();
+    let c = Component {
+        qos: Some("normal"),
+        tres_per_node: Some("gres:gpu:2"),
+        ..on("gpu")
+    };
+    let r = rejection(&plain(&p, &c));
+    assert_eq!(r.code, RejectCode::AccountingPolicy);
+    assert_eq!(
+        r.message,
+        "job requests 2 gpu with QOS normal; QOS normal allows at most 1 gpu per component: \
+         request at most 1, or use --qos=gpu (policy: qos.normal.max_gres.gpu)"
+    );
+    let c = Component {
+        qos: Some("gpu"),
+        tres_per_node: Some("gres:gpu:2"),
+        ..on("gpu")
+    };
+    assert!(plain(&p, &c).is_accept());
+    let c = Component {
+        qos: Some("gpu"),
+        tres_per_node: Some("gres:gpu:2"),
+        nodes: Some(2),
+        ..on("gpu")
+    };
+    assert!(rejection(&plain(&p, &c)).message.starts_with("job requests 4 gpu with QOS gpu"));
+}
+
+#[test]
+fn long_qos_limits_nodes_and_time() {
+    let p = policy();
+    let c = Component {
+        qos: Some("long"),
+        nodes: Some(3),
+        ..on("cpu")
+    };
+    let r = rejection(&plain(&p, &c));
+    assert_eq!(r.code, RejectCode::AccountingPolicy);
+    assert!(r.message.contains("use --nodes=2 or fewer"), "{}", r.message);
+
+    let c = Component {
+        qos: Some("normal"),
+        time_limit: Some(TimeLimit::Minutes(2 * 1440)),
+        ..on("cpu")
+    };
+    let r = rejection(&plain(&p, &c));
+    assert_eq!(r.code, RejectCode::InvalidTimeLimit);
+    assert_eq!(
+        r.message,
+        "job requests time limit 2-00:00:00 with QOS normal; QOS normal allows at most \
+         1-00:00:00: use --time=1-00:00:00 or less, or use --qos=long \
+         (policy: qos.normal.max_time)"
+    );
+    let c = Component {
+        qos: Some("long"),
+        time_limit: Some(TimeLimit::Unlimited),
+        ..on("cpu")
+    };
+    assert_eq!(rejection(&plain(&p, &c)).code, RejectCode::InvalidTimeLimit);
+}
+
+#[test]
+fn default_qos_and_time_are_set_only_when_missing() {
+    let p = policy();
+    let c = Component {
+        time_limit: Some(TimeLimit::Minutes(60)),
+        ..Component::default()
+    };
+    let ch = changes(&plain(&p, &c));
+    assert_eq!(ch.partition, None, "the default partition is Slurm's to set");
+    assert_eq!(ch.qos, Some("normal"));
+    assert_eq!(ch.time_limit, None);
+    let c = Component {
+        qos: Some("long"),
+        ..on("cpu")
+    };
+    let ch = changes(&plain(&p, &c));
+    assert_eq!(ch.qos, None);
+    assert_eq!(ch.time_limit, Some(TimeLimit::Minutes(7 * 1440)));
+}
+
+#[test]
+fn output_on_a_later_component_only_is_rejected() {
+    let p = policy();
+    let later = Component {
+        std_out: Some("b.txt"),
+        ..on("cpu")
+    };
+    let r = rejection(&hetjob(&p, &[on("cpu"), later])[1]);
+    assert_eq!(r.code, RejectCode::NotSupported);
+    assert_eq!(
+        r.message,
+        "hetjob component 1 sets --output=b.txt, but Slurm uses only the first component's \
+         output file (here Slurm's default) and silently ignores this one; give --output on \
+         the first component only (policy: io_files.first_component_only)"
+    );
+}
+
+#[test]
+fn output_copied_from_component_zero_passes() {
+    let p = policy();
+    let with_out = Component {
+        std_out: Some("a.txt"),
+        std_in: Some("/dev/null"),
+        ..on("cpu")
+    };
+    let verdicts = hetjob(&p, &[with_out.clone(), with_out.clone(), on("cpu")]);
+    assert!(verdicts.iter().all(Verdict::is_accept), "{verdicts:?}");
+    let differs = Component {
+        std_err: Some("err.txt"),
+        ..with_out.clone()
+    };
+    let r = rejection(&hetjob(&p, &[with_out.clone(), differs])[1]);
+    assert!(r.message.contains("sets --error=err.txt"), "{}", r.message);
+    let input = Component {
+        std_in: Some("in.txt"),
+        ..with_out.clone()
+    };
+    let r = rejection(&hetjob(&p, &[with_out, input])[1]);
+    assert!(r.message.contains("(here --input=/dev/null)"), "{}", r.message);
+}
+
+#[test]
+fn state_resets_between_submissions() {
+    let p = policy();
+    let mut state = HetjobState::new();
+    let first = Component {
+        std_out: Some("a.txt"),
+        ..het(0)
+    };
+    assert!(evaluate(&p, &mut state, &first).is_accept());
+    // A new submission: its component 0 has no output, so component 1's
+    // b.txt differs from it and not from the previous submission's a.txt.
+    assert!(evaluate(&p, &mut state, &het(0)).is_accept());
+    let second = Component {
+        std_out: Some("a.txt"),
+        ..het(1)
+    };
+    assert!(!evaluate(&p, &mut state, &second).is_accept());
+}
+
+#[test]
+fn out_of_order_components_skip_cross_component_rules() {
+    let p = policy();
+    let mut state = HetjobState::new();
+    let lone = Component {
+        std_out: Some("b.txt"),
+        ..het(3)
+    };
+    assert!(evaluate(&p, &mut state, &lone).is_accept());
+}
+
+#[test]
+fn hetjob_limits_components_and_total_gpus() {
+    let p = policy();
+    let five = vec![on("cpu"); 5];
+    let verdicts = hetjob(&p, &five);
+    assert!(verdicts[..4].iter().all(Verdict::is_accept));
+    let r = rejection(&verdicts[4]);
+    assert_eq!(r.code, RejectCode::AccountingPolicy);
+    assert!(r.message.starts_with("hetjob component 4 is one too many"), "{}", r.message);
+
+    let gpu = Component {
+        tres_per_node: Some("gres:gpu:1"),
+        ..on("gpu")
+    };
+    let verdicts = hetjob(&p, &[gpu.clone(), gpu.clone(), gpu]);
+    assert!(verdicts[1].is_accept());
+    let r = rejection(&verdicts[2]);
+    assert_eq!(
+        r.message,
+        "hetjob component 2 brings the hetjob's gpu to 3 (2 in earlier components); a hetjob \
+         may request at most 2 gpu in total: request fewer (policy: hetjob.max_total_gres.gpu)"
+    );
+}
+
+#[test]
+fn plain_jobs_follow_the_same_rules() {
+    let p = policy();
+    assert!(plain(&p, &on("cpu")).is_accept());
+    let gpu_on_cpu = Component {
+        tres_per_job: Some("gres:gpu:1"),
+        ..on("cpu")
+    };
+    assert!(rejection(&plain(&p, &gpu_on_cpu)).message.starts_with("job requests gpu:1"));
+}
+
+#[test]
+fn unreadable_gres_is_rejected_not_ignored() {
+    let p = policy();
+    let c = Component {
+        tres_per_node: Some("gres:gpu:lots:of:them"),
+        ..on("gpu")
+    };
+    let r = rejection(&plain(&p, &c));
+    assert_eq!(r.code, RejectCode::InvalidGres);
+    assert!(r.message.contains("gres:gpu:lots:of:them"), "{}", r.message);
+}
+
+#[test]
+fn unknown_partitions_and_gres_are_left_to_slurm() {
+    let p = policy();
+    let c = Component {
+        tres_per_node: Some("gres:fpga:1"),
+        qos: Some("whatever"),
+        ..on("debug")
+    };
+    assert!(plain(&p, &c).is_accept());
+}
+
+#[test]
+fn modify_checks_what_the_update_shows() {
+    let p = policy();
+    let update = Component {
+        qos: Some("long"),
+        ..on("gpu")
+    };
+    assert_eq!(evaluate_modify(&p, &update).unwrap_err().code, RejectCode::InvalidQos);
+    let update = Component {
+        tres_per_node: Some("gres:gpu:1"),
+        ..on("cpu")
+    };
+    assert_eq!(
+        evaluate_modify(&p, &update).unwrap_err().code,
+        RejectCode::InvalidPartitionName
+    );
+    let update = Component {
+        qos: Some("normal"),
+        time_limit: Some(TimeLimit::Minutes(3000)),
+        ..Component::default()
+    };
+    assert_eq!(evaluate_modify(&p, &update).unwrap_err().code, RejectCode::InvalidTimeLimit);
+    // A partition change alone cannot be judged: the job's GRES are unseen.
+    assert!(evaluate_modify(&p, &on("gpu")).is_ok());
+    assert!(evaluate_modify(&p, &Component::default()).is_ok());
+}
