@@ -1,0 +1,133 @@
+//! job_desc_msg_t to the engine's view, and the engine's changes back.
+
+use std::borrow::Cow;
+use std::ffi::c_int;
+
+use crate::engine::{Changes, Component, Memory, Position, RejectCode};
+use crate::slurm::api::SlurmApi;
+use crate::slurm::bindings::{job_desc_msg_t, slurm_err_t, HETPOLICY_CRON_JOB, HETPOLICY_NO_VAL};
+use crate::slurm::fields::{count16, count32, text, value64, MEM_PER_CPU};
+use crate::units::{Megabytes, TimeLimit};
+
+/// The text fields of one job_desc, read once (NULL-safe, lossy UTF-8),
+/// which the [`Component`] view borrows.
+pub(crate) struct JobText<'a> {
+    partition: Option<Cow<'a, str>>,
+    qos: Option<Cow<'a, str>>,
+    tres_per_job: Option<Cow<'a, str>>,
+    tres_per_node: Option<Cow<'a, str>>,
+    tres_per_socket: Option<Cow<'a, str>>,
+    tres_per_task: Option<Cow<'a, str>>,
+    std_out: Option<Cow<'a, str>>,
+    std_err: Option<Cow<'a, str>>,
+    std_in: Option<Cow<'a, str>>,
+}
+
+impl<'a> JobText<'a> {
+    /// Reads the text fields of `desc`.
+    pub(crate) fn read(desc: &'a job_desc_msg_t) -> Self {
+        // SAFETY: Slurm hands us a job_desc whose char * fields are NULL or
+        // NUL-terminated strings that live as long as `desc`.
+        unsafe {
+            JobText {
+                partition: text(desc.partition),
+                qos: text(desc.qos),
+                tres_per_job: text(desc.tres_per_job),
+                tres_per_node: text(desc.tres_per_node),
+                tres_per_socket: text(desc.tres_per_socket),
+                tres_per_task: text(desc.tres_per_task),
+                std_out: text(desc.std_out),
+                std_err: text(desc.std_err),
+                std_in: text(desc.std_in),
+            }
+        }
+    }
+
+    /// The engine's view of `desc`, borrowing these texts.
+    pub(crate) fn component(&self, desc: &job_desc_msg_t) -> Component<'_> {
+        Component {
+            position: position(desc),
+            partition: self.partition.as_deref().filter(|p| !p.is_empty()),
+            qos: self.qos.as_deref().filter(|q| !q.is_empty()),
+            tres_per_job: self.tres_per_job.as_deref(),
+            tres_per_node: self.tres_per_node.as_deref(),
+            tres_per_socket: self.tres_per_socket.as_deref(),
+            tres_per_task: self.tres_per_task.as_deref(),
+            nodes: count32(desc.min_nodes),
+            tasks: count32(desc.num_tasks),
+            cpus_per_task: count16(desc.cpus_per_task),
+            min_cpus: count32(desc.min_cpus),
+            memory: memory(desc.pn_min_memory),
+            time_limit: time_limit(desc.time_limit),
+            std_out: self.std_out.as_deref(),
+            std_err: self.std_err.as_deref(),
+            std_in: self.std_in.as_deref(),
+        }
+    }
+}
+
+/// Plain job or hetjob component. scrontab jobs carry offset 0 but are
+/// plain jobs (`CRON_JOB` in bitflags).
+pub(crate) fn position(desc: &job_desc_msg_t) -> Position {
+    if desc.het_job_offset == HETPOLICY_NO_VAL || desc.bitflags & HETPOLICY_CRON_JOB != 0 {
+        Position::Plain
+    } else {
+        Position::Het(desc.het_job_offset)
+    }
+}
+
+fn memory(raw: u64) -> Option<Memory> {
+    let raw = value64(raw)?;
+    let megabytes = Megabytes(raw & !MEM_PER_CPU);
+    // --mem=0 asks for all of a node's memory: no amount to judge.
+    if megabytes.0 == 0 {
+        return None;
+    }
+    Some(if raw & MEM_PER_CPU != 0 {
+        Memory::PerCpu(megabytes)
+    } else {
+        Memory::PerNode(megabytes)
+    })
+}
+
+fn time_limit(minutes: u32) -> Option<TimeLimit> {
+    match minutes {
+        m if m == HETPOLICY_NO_VAL => None,
+        m if m == crate::slurm::bindings::HETPOLICY_INFINITE => Some(TimeLimit::Unlimited),
+        m => Some(TimeLimit::Minutes(m)),
+    }
+}
+
+/// Writes the policy's changes into `desc`. Strings go through Slurm's
+/// allocator; only fields that were unset are written.
+pub(crate) fn apply(api: &SlurmApi, desc: &mut job_desc_msg_t, changes: &Changes<'_>) {
+    if let Some(partition) = changes.partition {
+        if desc.partition.is_null() {
+            desc.partition = api.xstrdup(partition);
+        }
+    }
+    if let Some(qos) = changes.qos {
+        if desc.qos.is_null() {
+            desc.qos = api.xstrdup(qos);
+        }
+    }
+    if let Some(TimeLimit::Minutes(minutes)) = changes.time_limit {
+        if desc.time_limit == HETPOLICY_NO_VAL {
+            desc.time_limit = minutes;
+        }
+    }
+}
+
+/// The Slurm error code for a rejection.
+pub(crate) fn error_code(code: RejectCode) -> c_int {
+    let code = match code {
+        RejectCode::InvalidPartitionName => slurm_err_t::ESLURM_INVALID_PARTITION_NAME,
+        RejectCode::InvalidGres => slurm_err_t::ESLURM_INVALID_GRES,
+        RejectCode::InvalidQos => slurm_err_t::ESLURM_INVALID_QOS,
+        RejectCode::AccountingPolicy => slurm_err_t::ESLURM_ACCOUNTING_POLICY,
+        RejectCode::InvalidTimeLimit => slurm_err_t::ESLURM_INVALID_TIME_LIMIT,
+        RejectCode::NotSupported => slurm_err_t::ESLURM_NOT_SUPPORTED,
+        RejectCode::AccessDenied => slurm_err_t::ESLURM_ACCESS_DENIED,
+    };
+    c_int::try_from(code).unwrap_or(c_int::MAX)
+}

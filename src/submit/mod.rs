@@ -1,0 +1,229 @@
+//! The job_submit plugin's entry points (`job_submit_hetpolicy.so`).
+//!
+//! slurmctld calls [`job_submit`] once per plain job and once per hetjob
+//! component (in order, on one thread), and [`job_modify`] for
+//! `scontrol update`. Each entry point is a thin shell: catch any panic,
+//! turn the job_desc into the engine's [`Component`], ask the engine, and
+//! turn the verdict back into a return code, an `err_msg` in Slurm's
+//! allocator, and changed job_desc fields.
+//!
+//! ABI (src/slurmctld/job_submit.c in 22.05, src/interfaces/job_submit.c
+//! from 23.02): `plugin_name`, `plugin_type`, `plugin_version` (must equal
+//! the controller's SLURM_VERSION_NUMBER), `init`, `fini`, `job_submit`,
+//! `job_modify`. 23.02+ calls job_submit and job_modify concurrently:
+//! shared state is behind locks and per-submission state is per thread.
+
+mod convert;
+mod state;
+
+use std::ffi::{c_char, c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::engine::{evaluate, evaluate_modify, reject, Component, RejectCode, Rejection, Verdict};
+use crate::slurm::api::slurm;
+use crate::slurm::bindings::{job_desc_msg_t, HETPOLICY_SLURM_VERSION_NUMBER};
+use convert::{apply, error_code, JobText};
+
+/// Human-readable plugin name.
+#[no_mangle]
+#[used]
+pub static plugin_name: [u8; 40] = *b"hetpolicy site policy for jobs/hetjobs\0\0";
+
+/// Tells slurmctld this is the job_submit plugin named `hetpolicy`.
+#[no_mangle]
+#[used]
+pub static plugin_type: [u8; 21] = *b"job_submit/hetpolicy\0";
+
+/// The Slurm release this plugin was built for; slurmctld loads it only
+/// when this equals its own SLURM_VERSION_NUMBER.
+#[no_mangle]
+#[used]
+pub static plugin_version: u32 = HETPOLICY_SLURM_VERSION_NUMBER;
+
+const SLURM_SUCCESS: c_int = 0;
+const SLURM_ERROR: c_int = -1;
+const PLUGIN_TYPE: &str = "job_submit/hetpolicy";
+
+/// Called when slurmctld loads the plugin (start-up, `scontrol reconfigure`):
+/// installs logging and loads the policy. Never fails: without a valid
+/// policy the plugin rejects every job with a message telling users to
+/// contact their administrator, and the log says why.
+#[no_mangle]
+pub extern "C" fn init() -> c_int {
+    catch_unwind(|| {
+        crate::slurm::logger::install(PLUGIN_TYPE);
+        std::panic::set_hook(Box::new(|info| log::error!("internal error: {info}")));
+        log::info!(
+            "version {} built for Slurm {}",
+            env!("CARGO_PKG_VERSION"),
+            crate::slurm::BUILT_FOR
+        );
+        state::open(state::policy_path());
+        SLURM_SUCCESS
+    })
+    .unwrap_or(SLURM_ERROR)
+}
+
+/// Called when slurmctld unloads the plugin.
+#[no_mangle]
+pub extern "C" fn fini() -> c_int {
+    catch_unwind(|| {
+        state::close();
+        SLURM_SUCCESS
+    })
+    .unwrap_or(SLURM_ERROR)
+}
+
+/// Judges one plain job or hetjob component at submission.
+///
+/// # Safety
+/// Called by slurmctld with a valid (or NULL) job_desc and err_msg.
+#[no_mangle]
+pub unsafe extern "C" fn job_submit(
+    job_desc: *mut job_desc_msg_t,
+    submit_uid: u32,
+    err_msg: *mut *mut c_char,
+) -> c_int {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: slurmctld passes NULL or a job_desc it owns for this call.
+        let desc = unsafe { job_desc.as_mut() };
+        submit(desc, submit_uid)
+    }));
+    // SAFETY: err_msg is NULL or slurmctld's `char **` for this call.
+    unsafe { finish("job_submit", outcome, err_msg) }
+}
+
+/// Judges an update (`scontrol update job=...`) from the fields it carries.
+///
+/// # Safety
+/// Called by slurmctld with a valid (or NULL) job_desc and err_msg.
+#[cfg(slurm_job_modify_err_msg)]
+#[no_mangle]
+pub unsafe extern "C" fn job_modify(
+    job_desc: *mut job_desc_msg_t,
+    _job_ptr: *mut c_void,
+    submit_uid: u32,
+    err_msg: *mut *mut c_char,
+) -> c_int {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: slurmctld passes NULL or a job_desc it owns for this call.
+        modify(unsafe { job_desc.as_ref() }, submit_uid)
+    }));
+    // SAFETY: err_msg is NULL or slurmctld's `char **` for this call.
+    unsafe { finish("job_modify", outcome, err_msg) }
+}
+
+/// Judges an update (`scontrol update job=...`) from the fields it carries.
+/// Slurm before 23.02 gives job_modify no err_msg: the reason goes to the
+/// log, and the user sees the error code's text.
+///
+/// # Safety
+/// Called by slurmctld with a valid (or NULL) job_desc.
+#[cfg(not(slurm_job_modify_err_msg))]
+#[no_mangle]
+pub unsafe extern "C" fn job_modify(
+    job_desc: *mut job_desc_msg_t,
+    _job_ptr: *mut c_void,
+    submit_uid: u32,
+) -> c_int {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: slurmctld passes NULL or a job_desc it owns for this call.
+        modify(unsafe { job_desc.as_ref() }, submit_uid)
+    }));
+    // SAFETY: a NULL err_msg is never written.
+    unsafe { finish("job_modify", outcome, std::ptr::null_mut()) }
+}
+
+fn no_policy() -> Rejection {
+    reject(
+        RejectCode::AccessDenied,
+        "hetpolicy: this cluster's job policy could not be loaded, so no job can be \
+         accepted now; please contact your administrator"
+            .to_owned(),
+    )
+}
+
+fn submit(desc: Option<&mut job_desc_msg_t>, uid: u32) -> Result<(), Rejection> {
+    let Some(desc) = desc else {
+        return Err(reject(RejectCode::AccessDenied, "hetpolicy: no job description".to_owned()));
+    };
+    let position = convert::position(desc);
+    state::with_submission(position, |policy, hetjob| {
+        let policy = policy.ok_or_else(no_policy)?;
+        let verdict = {
+            let texts = JobText::read(desc);
+            let component: Component<'_> = texts.component(desc);
+            evaluate(policy, hetjob, &component)
+        };
+        match verdict {
+            Verdict::Accept(changes) => {
+                if !changes.is_empty() {
+                    let api = slurm().ok_or_else(|| {
+                        reject(
+                            RejectCode::AccessDenied,
+                            "hetpolicy: Slurm's allocator is not available".to_owned(),
+                        )
+                    })?;
+                    apply(api, desc, &changes);
+                    log::debug!("uid {uid}: {position} accepted with changes {changes:?}");
+                }
+                Ok(())
+            }
+            Verdict::Reject(rejection) => {
+                log::info!("uid {uid}: rejected: {}", rejection.message);
+                Err(rejection)
+            }
+        }
+    })
+}
+
+fn modify(desc: Option<&job_desc_msg_t>, uid: u32) -> Result<(), Rejection> {
+    let Some(desc) = desc else {
+        return Err(reject(RejectCode::AccessDenied, "hetpolicy: no job update".to_owned()));
+    };
+    let store = state::store();
+    state::log_reload(&store, store.refresh());
+    let policy = store.current().ok_or_else(no_policy)?;
+    let texts = JobText::read(desc);
+    let result = evaluate_modify(&policy, &texts.component(desc));
+    if let Err(rejection) = &result {
+        log::info!("uid {uid}: update rejected: {}", rejection.message);
+    }
+    result
+}
+
+/// Turns an entry point's outcome into Slurm's return code and err_msg.
+///
+/// # Safety
+/// `err_msg` must be NULL or point to a `char *` that is NULL or allocated
+/// by Slurm's allocator.
+unsafe fn finish(
+    entry: &str,
+    outcome: std::thread::Result<Result<(), Rejection>>,
+    err_msg: *mut *mut c_char,
+) -> c_int {
+    let rejection = match outcome {
+        Ok(Ok(())) => return SLURM_SUCCESS,
+        Ok(Err(rejection)) => rejection,
+        Err(_) => {
+            log::error!("{entry}: internal error (panic caught); the job was rejected to be safe");
+            reject(
+                RejectCode::AccessDenied,
+                "hetpolicy: internal error while checking this job, so it was rejected to be \
+                 safe; please report this to your administrator"
+                    .to_owned(),
+            )
+        }
+    };
+    if let (Some(api), false) = (slurm(), err_msg.is_null()) {
+        // SAFETY: the caller guarantees err_msg; Slurm's xstrcat appends to
+        // a NULL or Slurm-allocated string.
+        unsafe {
+            if !(*err_msg).is_null() {
+                api.xstrcat(err_msg, "\n");
+            }
+            api.xstrcat(err_msg, &rejection.message);
+        }
+    }
+    error_code(rejection.code)
+}

@@ -1,0 +1,95 @@
+//! The plugin's state: the shared policy store, and each thread's
+//! submission in progress.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use crate::engine::{HetjobState, Position};
+use crate::policy::Policy;
+use crate::store::{PolicyStore, Reload};
+
+/// The store, set by init() and cleared by fini().
+static STORE: RwLock<Option<Arc<PolicyStore>>> = RwLock::new(None);
+
+thread_local! {
+    /// The submission this thread is validating: the policy version it
+    /// started with and what its earlier components left behind.
+    static SUBMISSION: RefCell<Submission> = RefCell::new(Submission::default());
+}
+
+#[derive(Default)]
+struct Submission {
+    policy: Option<Arc<Policy>>,
+    hetjob: HetjobState,
+}
+
+/// The policy file: `hetpolicy.yaml` beside slurm.conf.
+pub(crate) fn policy_path() -> PathBuf {
+    crate::slurm::api::slurm_conf_dir().join("hetpolicy.yaml")
+}
+
+/// Opens the store for `path` and logs the outcome.
+pub(crate) fn open(path: PathBuf) {
+    let (store, outcome) = PolicyStore::open(path);
+    log_reload(&store, outcome);
+    *STORE.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(store));
+}
+
+/// Drops the store.
+pub(crate) fn close() {
+    *STORE.write().unwrap_or_else(|p| p.into_inner()) = None;
+}
+
+/// The store, opening it on first use if init() was not called.
+pub(crate) fn store() -> Arc<PolicyStore> {
+    if let Some(store) = STORE.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        return Arc::clone(store);
+    }
+    open(policy_path());
+    let guard = STORE.read().unwrap_or_else(|p| p.into_inner());
+    Arc::clone(guard.as_ref().expect("open() sets the store"))
+}
+
+/// Logs what a reload did.
+pub(crate) fn log_reload(store: &PolicyStore, outcome: Reload) {
+    let kept = if store.current().is_some() {
+        "kept last good policy"
+    } else {
+        "no valid policy is loaded, so every job is rejected until it is fixed"
+    };
+    match outcome {
+        Reload::Unchanged => {}
+        Reload::Loaded => log::info!("loaded policy {}", store.path().display()),
+        Reload::Failed(error) => {
+            for line in error.to_string().lines() {
+                log::error!("{line}");
+            }
+            log::error!("{kept} ({})", store.path().display());
+        }
+    }
+}
+
+/// Runs `judge` with the policy version and hetjob state for a component
+/// at `position`. A plain job or component 0 starts a new submission with
+/// the current policy (reloading it if the file changed); later components
+/// keep the version their component 0 saw.
+pub(crate) fn with_submission<R>(
+    position: Position,
+    judge: impl FnOnce(Option<&Policy>, &mut HetjobState) -> R,
+) -> R {
+    SUBMISSION.with(|cell| {
+        let mut submission = cell.borrow_mut();
+        let continues = match position {
+            Position::Het(k) if k > 0 => submission.hetjob.expects(k),
+            _ => false,
+        };
+        if !continues || submission.policy.is_none() {
+            let store = store();
+            log_reload(&store, store.refresh());
+            submission.policy = store.current();
+        }
+        let Submission { policy, hetjob } = &mut *submission;
+        judge(policy.as_deref(), hetjob)
+    })
+}
