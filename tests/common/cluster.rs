@@ -1,0 +1,449 @@
+//! Integration-test access to the private Slurm cluster of `container/cluster`.
+//!
+//! The cluster runs Debian's real slurmctld, three slurmd's (c1: partition
+//! `cpu`, g1: `gpu` with 2 GPUs, q1: `quantum` with 1 QPU) and its own munged,
+//! everything under `target/cluster` (or `$HETPOLICY_CLUSTER_DIR`). Tests
+//! submit real jobs with real client commands and read slurmctld's log.
+//!
+//! ```ignore
+//! mod common;
+//! use common::cluster;
+//!
+//! #[test]
+//! fn something() {
+//!     let c = cluster::ensure_up();
+//!     let (pid, off) = (c.slurmctld_pid(), c.log_len());
+//!     let out = c.sbatch(&["-p", "cpu", "--wrap", "true"], None);
+//!     assert_eq!(out.code, 0, "{out:?}");
+//!     cluster::assert_controller_healthy(c, pid, off);
+//! }
+//! ```
+//!
+//! `HETPOLICY_SKIP_BUILD=1` in the environment starts the cluster without
+//! the plugin (the script reads it), e.g. before the crate builds.
+//!
+//! Only std is used: every test binary compiles this file.
+#![allow(dead_code)]
+
+use std::fmt;
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long one client command may run before it is killed.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Job states after which a job no longer changes.
+const FINAL_STATES: &[&str] = &[
+    "COMPLETED",
+    "FAILED",
+    "CANCELLED",
+    "TIMEOUT",
+    "NODE_FAIL",
+    "PREEMPTED",
+    "BOOT_FAIL",
+    "DEADLINE",
+    "OUT_OF_MEMORY",
+];
+
+/// What a command did: exit code (-1 when killed by a signal or the
+/// timeout), stdout and stderr.
+pub struct CmdOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CmdOutput {
+    pub fn success(&self) -> bool {
+        self.code == 0
+    }
+
+    /// The job id of "Submitted batch job N" (sbatch) or "Granted job
+    /// allocation N" (salloc), if the output has one.
+    pub fn job_id(&self) -> Option<u32> {
+        [&self.stdout, &self.stderr].iter().find_map(|text| {
+            text.lines().find_map(|line| {
+                let rest = line
+                    .split_once("Submitted batch job ")
+                    .or_else(|| line.split_once("Granted job allocation "))?
+                    .1;
+                rest.split_whitespace().next()?.parse().ok()
+            })
+        })
+    }
+
+    /// Like `job_id`, but panics with the whole output when there is none.
+    pub fn expect_job_id(&self) -> u32 {
+        self.job_id()
+            .unwrap_or_else(|| panic!("no job id in the command's output:\n{self:?}"))
+    }
+}
+
+impl fmt::Debug for CmdOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "exit code: {}", self.code)?;
+        writeln!(f, "--- stdout ---\n{}", self.stdout.trim_end())?;
+        write!(f, "--- stderr ---\n{}", self.stderr.trim_end())
+    }
+}
+
+/// The running cluster. Get it with [`ensure_up`].
+#[derive(Debug)]
+pub struct Cluster {
+    /// The cluster directory (`target/cluster` by default).
+    pub dir: PathBuf,
+    /// `$dir/etc/slurm.conf`, passed to every command as SLURM_CONF.
+    pub slurm_conf: PathBuf,
+    /// The repository root (holds `container/cluster` and `policy.yaml`).
+    pub repo: PathBuf,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+/// Serialises policy changes between the tests of one binary.
+static POLICY_LOCK: Mutex<()> = Mutex::new(());
+/// Makes temp file names unique within this process.
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The same directory the script picks: `$HETPOLICY_CLUSTER_DIR` (relative
+/// to the repository, where the script runs) or `<repo>/target/cluster`.
+fn cluster_dir(repo: &Path) -> PathBuf {
+    match std::env::var_os("HETPOLICY_CLUSTER_DIR") {
+        Some(dir) if !dir.is_empty() => repo.join(dir),
+        _ => repo.join("target").join("cluster"),
+    }
+}
+
+/// Makes sure the cluster is up with the repository's policy and current
+/// plugin, once per test process, and returns it.
+///
+/// Runs `container/cluster ensure` under an exclusive `flock` on
+/// `<dir>.lock`, so parallel test binaries do not start it twice. `ensure`
+/// is `status || up`, and also restarts a running cluster whose plugins or
+/// configuration are stale (it runs a quick `cargo build --release --lib`
+/// first). Panics with the script's output if that fails.
+pub fn ensure_up() -> &'static Cluster {
+    CLUSTER.get_or_init(|| {
+        let repo = repo_root();
+        let dir = cluster_dir(&repo);
+        let lock = dir.with_extension("lock");
+        if let Some(parent) = lock.parent() {
+            fs::create_dir_all(parent).expect("create the cluster lock's directory");
+        }
+        let script = repo.join("container").join("cluster");
+        let mut cmd = Command::new("flock");
+        // --close: the daemons `ensure` starts must not inherit the lock.
+        cmd.arg("--exclusive")
+            .arg("--close")
+            .arg("--timeout=1200")
+            .arg(&lock)
+            .arg(&script)
+            .arg("ensure")
+            .current_dir(&repo);
+        let out = run_command(cmd, Duration::from_secs(1800));
+        assert!(
+            out.success(),
+            "`{} ensure` failed; the cluster is not usable:\n{out:?}",
+            script.display()
+        );
+        let cluster = Cluster {
+            slurm_conf: dir.join("etc").join("slurm.conf"),
+            dir,
+            repo,
+        };
+        fs::create_dir_all(cluster.tmp_dir()).expect("create the cluster's tmp directory");
+        cluster
+    })
+}
+
+impl Cluster {
+    /// `$dir/tmp`: scratch space for scripts and job output; commands run there.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.dir.join("tmp")
+    }
+
+    /// slurmctld's log file.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("log").join("slurmctld.log")
+    }
+
+    /// The installed policy file slurmctld's plugin reads.
+    pub fn policy_path(&self) -> PathBuf {
+        self.dir.join("etc").join("hetpolicy.yaml")
+    }
+
+    /// Writes `contents` to a new file under `$dir/tmp` (mode 0644) and
+    /// returns its path. `suffix` is appended to a unique name.
+    pub fn write_tmp(&self, suffix: &str, contents: &str) -> PathBuf {
+        let path = self.tmp_dir().join(format!("{}{suffix}", unique_name()));
+        fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod temp file");
+        path
+    }
+
+    /// Runs the real `sbatch` with `args`; with `script`, the script is
+    /// written to a temp file whose path is the last argument.
+    pub fn sbatch(&self, args: &[&str], script: Option<&str>) -> CmdOutput {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        if let Some(body) = script {
+            let path = self.write_tmp(".sh", body);
+            all.push(path.to_string_lossy().into_owned());
+        }
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        self.run("sbatch", &refs)
+    }
+
+    /// Runs a Slurm client (scontrol, salloc, srun, squeue, sdiag, ...) or
+    /// any command against this cluster.
+    pub fn run(&self, cmd: &str, args: &[&str]) -> CmdOutput {
+        self.run_env(cmd, args, &[])
+    }
+
+    /// Like [`Cluster::run`], with extra environment variables (for example
+    /// `SBATCH_PARTITION`). The caller's SLURM_*/SBATCH_*/SALLOC_*/SRUN_*
+    /// variables are removed first, so a test behaves the same inside a job;
+    /// SLURM_CONF is set to this cluster's. The command runs in `$dir/tmp`
+    /// with stdin from /dev/null and is killed after [`COMMAND_TIMEOUT`].
+    pub fn run_env(&self, cmd: &str, args: &[&str], env: &[(&str, &str)]) -> CmdOutput {
+        let mut command = Command::new(cmd);
+        command.args(args).current_dir(self.tmp_dir());
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if ["SLURM_", "SBATCH_", "SALLOC_", "SRUN_"]
+                .iter()
+                .any(|prefix| key.starts_with(prefix))
+            {
+                command.env_remove(key.as_ref());
+            }
+        }
+        command
+            .env("SLURM_CONF", &self.slurm_conf)
+            .envs(env.iter().copied());
+        run_command(command, COMMAND_TIMEOUT)
+    }
+
+    /// Polls `scontrol show job` until every component of the job reaches a
+    /// final state, and returns it: the first component state that is not
+    /// COMPLETED, else "COMPLETED". Panics on timeout or an unknown job.
+    pub fn wait_job(&self, job_id: u32, timeout: Duration) -> String {
+        let id = job_id.to_string();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let out = self.run("scontrol", &["show", "job", "-o", &id]);
+            assert!(out.success(), "scontrol show job {id} failed:\n{out:?}");
+            let states: Vec<&str> = out
+                .stdout
+                .lines()
+                .filter_map(|line| {
+                    line.split_whitespace()
+                        .find_map(|field| field.strip_prefix("JobState="))
+                })
+                .collect();
+            assert!(!states.is_empty(), "no JobState for job {id}:\n{out:?}");
+            if states.iter().all(|s| FINAL_STATES.contains(s)) {
+                let state = states
+                    .iter()
+                    .find(|s| **s != "COMPLETED")
+                    .unwrap_or(&"COMPLETED");
+                return state.to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {id} did not finish within {timeout:?}; states {states:?}\n{out:?}\n{:?}",
+                self.run("squeue", &["-j", &id, "-o", "%i %P %T %r %N"])
+            );
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The running slurmctld's pid, from its pid file.
+    pub fn slurmctld_pid(&self) -> u32 {
+        let path = self.dir.join("run").join("slurmctld.pid");
+        let text =
+            fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        text.trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("bad pid {text:?} in {}: {e}", path.display()))
+    }
+
+    /// The current size of slurmctld's log: an offset for [`Cluster::log_since`].
+    pub fn log_len(&self) -> u64 {
+        fs::metadata(self.log_path()).map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// What slurmctld logged since `offset` (from [`Cluster::log_len`]).
+    /// If the log is shorter than `offset` (the cluster was restarted), the
+    /// whole log is returned.
+    pub fn log_since(&self, offset: u64) -> String {
+        let path = self.log_path();
+        let Ok(mut file) = fs::File::open(&path) else {
+            return String::new();
+        };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let start = if offset <= len { offset } else { 0 };
+        file.seek(SeekFrom::Start(start))
+            .expect("seek slurmctld.log");
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).expect("read slurmctld.log");
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Atomically replaces the installed policy (`$dir/etc/hetpolicy.yaml`)
+    /// with `yaml`: a temp file with mode 0644 renamed over it, so the plugin
+    /// never reads a half-written file. Tests of one binary run in parallel:
+    /// prefer [`Cluster::with_policy`], which also serialises them.
+    pub fn set_policy(&self, yaml: &str) {
+        let target = self.policy_path();
+        let tmp = self
+            .dir
+            .join("etc")
+            .join(format!(".hetpolicy.yaml.{}", unique_name()));
+        fs::write(&tmp, yaml).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o644)).expect("chmod policy");
+        fs::rename(&tmp, &target)
+            .unwrap_or_else(|e| panic!("rename {} -> {}: {e}", tmp.display(), target.display()));
+    }
+
+    /// Puts the repository's policy.yaml back (empty if it has none).
+    pub fn restore_policy(&self) {
+        let yaml = fs::read_to_string(self.repo.join("policy.yaml")).unwrap_or_default();
+        self.set_policy(&yaml);
+    }
+
+    /// Installs `yaml` as the policy until the returned guard is dropped,
+    /// which restores the repository's policy. Holds a process-wide lock
+    /// meanwhile, so tests that change the policy do not overlap.
+    pub fn with_policy(&self, yaml: &str) -> PolicyGuard<'_> {
+        let lock = POLICY_LOCK
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.set_policy(yaml);
+        PolicyGuard {
+            cluster: self,
+            _lock: lock,
+        }
+    }
+}
+
+/// Restores the repository's policy when dropped (also on panic).
+pub struct PolicyGuard<'a> {
+    cluster: &'a Cluster,
+    _lock: MutexGuard<'static, ()>,
+}
+
+impl Drop for PolicyGuard<'_> {
+    fn drop(&mut self) {
+        self.cluster.restore_policy();
+    }
+}
+
+/// Asserts that slurmctld survived the test: the same pid still runs (not
+/// a zombie) and answers `scontrol ping`, and its log since `log_offset`
+/// has no line with both "job_submit/hetpolicy" and "error", and no
+/// "fatal" (all case-insensitive).
+pub fn assert_controller_healthy(c: &Cluster, pid_before: u32, log_offset: u64) {
+    let log = c.log_since(log_offset);
+    let pid_now = c.slurmctld_pid();
+    assert_eq!(
+        pid_now, pid_before,
+        "slurmctld was restarted (pid {pid_before} -> {pid_now}); its log:\n{log}"
+    );
+    let stat = fs::read_to_string(format!("/proc/{pid_before}/stat")).unwrap_or_default();
+    // The state is the field after "(comm)".
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    assert!(
+        matches!(state, Some(s) if s != "Z" && s != "X"),
+        "slurmctld (pid {pid_before}) is gone (state {state:?}); its log:\n{log}"
+    );
+    let ping = c.run("scontrol", &["ping"]);
+    assert!(
+        ping.stdout.contains("is UP"),
+        "slurmctld does not answer a ping:\n{ping:?}"
+    );
+    let bad: Vec<&str> = log
+        .lines()
+        .filter(|line| {
+            let l = line.to_ascii_lowercase();
+            (l.contains("job_submit/hetpolicy") && l.contains("error")) || l.contains("fatal")
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "slurmctld logged errors during the test:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// A name unique across processes and threads: pid, time and a counter.
+fn unique_name() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("t{}-{nanos}-{n}", std::process::id())
+}
+
+/// Runs `cmd` with stdin from /dev/null, capturing stdout and stderr; kills
+/// it after `timeout` (the output then ends with a note, code -1).
+fn run_command(mut cmd: Command, timeout: Duration) -> CmdOutput {
+    let desc = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {desc}: {e}"));
+    // Read both pipes on their own threads so a full pipe never blocks it.
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let out_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait().expect("wait for child") {
+            Some(status) => break status,
+            None if Instant::now() >= deadline => {
+                timed_out = true;
+                let _ = child.kill();
+                break child.wait().expect("wait for killed child");
+            }
+            None => thread::sleep(Duration::from_millis(10)),
+        }
+    };
+    let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
+    let mut stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
+    if timed_out {
+        stderr.push_str(&format!("\n[{desc} killed after {timeout:?}]\n"));
+    }
+    CmdOutput {
+        code: if timed_out {
+            -1
+        } else {
+            status.code().unwrap_or(-1)
+        },
+        stdout,
+        stderr,
+    }
+}

@@ -1,0 +1,2 @@
+//! Shared helpers for the integration tests: each tests/*.rs does `mod common;`.
+pub mod cluster;
