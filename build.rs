@@ -125,7 +125,9 @@ fn read_version_number(header: &Path) -> u32 {
         .filter_map(|rest| rest.trim().strip_prefix("SLURM_VERSION_NUMBER"))
         .find_map(|value| {
             let value = value.trim();
-            let hex = value.strip_prefix("0x").or_else(|| value.strip_prefix("0X"))?;
+            let hex = value
+                .strip_prefix("0x")
+                .or_else(|| value.strip_prefix("0X"))?;
             u32::from_str_radix(hex, 16).ok()
         })
         .unwrap_or_else(|| panic!("no SLURM_VERSION_NUMBER in {}", header.display()))

@@ -160,7 +160,10 @@ mod tests {
         assert_eq!(all("gres:gpu"), vec![one("gpu", None, 1)]);
         assert_eq!(all("gres:gpu:a100:2"), vec![one("gpu", Some("a100"), 2)]);
         assert_eq!(all("gres:gpu:a100"), vec![one("gpu", Some("a100"), 1)]);
-        assert_eq!(all("gres:gpu:3g.20gb:1"), vec![one("gpu", Some("3g.20gb"), 1)]);
+        assert_eq!(
+            all("gres:gpu:3g.20gb:1"),
+            vec![one("gpu", Some("3g.20gb"), 1)]
+        );
         assert_eq!(all("gres:qpu:1"), vec![one("qpu", None, 1)]);
     }
 
@@ -190,7 +193,10 @@ mod tests {
             all("gres/gpu:1;gres/qpu"),
             vec![one("gpu", None, 1), one("qpu", None, 1)]
         );
-        assert_eq!(all(" gres:gpu:1 , license/foo=1 "), vec![one("gpu", None, 1)]);
+        assert_eq!(
+            all(" gres:gpu:1 , license/foo=1 "),
+            vec![one("gpu", None, 1)]
+        );
     }
 
     #[test]

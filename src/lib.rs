@@ -10,10 +10,19 @@
 //! - `submit` (private): the job_submit plugin's C entry points, built on the
 //!   private `slurm` module, the only code that touches Slurm's C world.
 
+#![warn(missing_docs)]
+
+// The engine and everything it uses are safe Rust; `unsafe` is confined to
+// the FFI modules below them.
+#[forbid(unsafe_code)]
 pub mod engine;
+#[forbid(unsafe_code)]
 pub mod gres;
+#[forbid(unsafe_code)]
 pub mod policy;
+#[forbid(unsafe_code)]
 pub mod store;
+#[forbid(unsafe_code)]
 pub mod units;
 
 mod slurm;

@@ -189,7 +189,10 @@ mod tests {
             other => panic!("expected a failed reload, got {other:?}"),
         }
         assert_eq!(max_gpus(&store), 1, "the last good policy stays");
-        assert!(matches!(store.reload_now(), Reload::Unchanged), "reported once");
+        assert!(
+            matches!(store.reload_now(), Reload::Unchanged),
+            "reported once"
+        );
 
         let renamed = dir.join("new.yaml");
         fs::write(&renamed, GOOD_B).unwrap();

@@ -121,9 +121,9 @@ impl fmt::Display for Megabytes {
     /// Formats with the largest exact unit: `16G`, `1500M`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mb = self.0;
-        if mb >= 1024 * 1024 && mb % (1024 * 1024) == 0 {
+        if mb >= 1024 * 1024 && mb.is_multiple_of(1024 * 1024) {
             write!(f, "{}T", mb / (1024 * 1024))
-        } else if mb >= 1024 && mb % 1024 == 0 {
+        } else if mb >= 1024 && mb.is_multiple_of(1024) {
             write!(f, "{}G", mb / 1024)
         } else {
             write!(f, "{mb}M")
@@ -165,7 +165,17 @@ mod tests {
 
     #[test]
     fn bad_times_are_errors() {
-        for text in ["", "-", "1-", "a", "1:2:3:4", "1-2:3:4:5", "1.5", "-5", "99999999999999"] {
+        for text in [
+            "",
+            "-",
+            "1-",
+            "a",
+            "1:2:3:4",
+            "1-2:3:4:5",
+            "1.5",
+            "-5",
+            "99999999999999",
+        ] {
             assert!(TimeLimit::parse(text).is_err(), "{text:?} should not parse");
         }
     }

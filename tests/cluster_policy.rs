@@ -64,8 +64,16 @@ fn seed_000_hetjob_is_accepted_and_runs_to_completion() {
     let details = show_job(c, job);
     assert!(details.contains("Partition=cpu"), "{details}");
     assert!(details.contains("Partition=gpu"), "{details}");
-    assert!(details.contains("TimeLimit=2-00:00:00"), "gpu QOS (default) max_time:\n{details}");
-    assert_eq!(c.wait_job(job, Duration::from_secs(90)), "COMPLETED", "{}", show_job(c, job));
+    assert!(
+        details.contains("TimeLimit=2-00:00:00"),
+        "gpu QOS (default) max_time:\n{details}"
+    );
+    assert_eq!(
+        c.wait_job(job, Duration::from_secs(90)),
+        "COMPLETED",
+        "{}",
+        show_job(c, job)
+    );
     let text = fs::read_to_string(&out_file).unwrap();
     assert!(text.contains("cpu-component"), "{text}");
     assert!(text.contains("gpu-component"), "{text}");
@@ -134,7 +142,10 @@ true
 
     // On the command line, `:` separates components.
     let out = c.sbatch(
-        &["--hold", "-p", "cpu", "-t", "5", "-o", "a.txt", ":", "-p", "cpu", "-t", "5", "-o", "b.txt", "--wrap", "true"],
+        &[
+            "--hold", "-p", "cpu", "-t", "5", "-o", "a.txt", ":", "-p", "cpu", "-t", "5", "-o",
+            "b.txt", "--wrap", "true",
+        ],
         None,
     );
     let tmp = c.tmp_dir();
@@ -156,7 +167,18 @@ true
 fn qos_not_allowed_on_partition_is_rejected() {
     let c = cluster::ensure_up();
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());
-    let out = c.sbatch(&["--hold", "-p", "gpu", "--gres=gpu:1", "--qos=long", "--wrap", "true"], None);
+    let out = c.sbatch(
+        &[
+            "--hold",
+            "-p",
+            "gpu",
+            "--gres=gpu:1",
+            "--qos=long",
+            "--wrap",
+            "true",
+        ],
+        None,
+    );
     assert_rejected(
         &out,
         "sbatch",
@@ -174,7 +196,20 @@ fn per_component_gpu_cap_is_rejected() {
     let c = cluster::ensure_up();
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());
     let out = c.sbatch(
-        &["--hold", "-p", "cpu", "-t", "5", ":", "-p", "gpu", "--gres=gpu:2", "--qos=normal", "--wrap", "true"],
+        &[
+            "--hold",
+            "-p",
+            "cpu",
+            "-t",
+            "5",
+            ":",
+            "-p",
+            "gpu",
+            "--gres=gpu:2",
+            "--qos=normal",
+            "--wrap",
+            "true",
+        ],
         None,
     );
     assert_rejected(
@@ -189,12 +224,25 @@ fn per_component_gpu_cap_is_rejected() {
         ],
     );
     // --gpus (tres_per_job) is counted the same way.
-    let out = c.sbatch(&["--hold", "-p", "gpu", "--gpus=2", "--qos=normal", "--wrap", "true"], None);
+    let out = c.sbatch(
+        &[
+            "--hold",
+            "-p",
+            "gpu",
+            "--gpus=2",
+            "--qos=normal",
+            "--wrap",
+            "true",
+        ],
+        None,
+    );
     assert_rejected(
         &out,
         "sbatch",
-        &["sbatch: error: job requests 2 gpu with QOS normal; QOS normal allows at most 1 gpu \
-           per component: request at most 1, or use --qos=gpu (policy: qos.normal.max_gres.gpu)"],
+        &[
+            "sbatch: error: job requests 2 gpu with QOS normal; QOS normal allows at most 1 gpu \
+           per component: request at most 1, or use --qos=gpu (policy: qos.normal.max_gres.gpu)",
+        ],
     );
     cluster::assert_controller_healthy(c, pid, offset);
 }
@@ -203,7 +251,10 @@ fn per_component_gpu_cap_is_rejected() {
 fn plain_jobs_follow_the_same_rules() {
     let c = cluster::ensure_up();
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());
-    let out = c.sbatch(&["--hold", "-p", "cpu", "--gres=gpu:1", "--wrap", "true"], None);
+    let out = c.sbatch(
+        &["--hold", "-p", "cpu", "--gres=gpu:1", "--wrap", "true"],
+        None,
+    );
     assert_rejected(
         &out,
         "sbatch",
@@ -217,21 +268,28 @@ fn plain_jobs_follow_the_same_rules() {
     assert_rejected(
         &out,
         "sbatch",
-        &["sbatch: error: job runs on partition quantum without requesting qpu; partition \
+        &[
+            "sbatch: error: job runs on partition quantum without requesting qpu; partition \
            quantum is reserved for qpu components: add --gres=qpu:1 (or the count you need), or \
            use another partition (policy: partitions.quantum.reserved_for)",
-          "sbatch: error: Batch job submission failed: Invalid generic resource (gres) \
-           specification"],
+            "sbatch: error: Batch job submission failed: Invalid generic resource (gres) \
+           specification",
+        ],
     );
-    let out = c.sbatch(&["--hold", "-p", "cpu", "-t", "2-00:00:00", "--wrap", "true"], None);
+    let out = c.sbatch(
+        &["--hold", "-p", "cpu", "-t", "2-00:00:00", "--wrap", "true"],
+        None,
+    );
     assert_rejected(
         &out,
         "sbatch",
-        &["sbatch: error: job requests time limit 2-00:00:00 with QOS normal; QOS normal allows \
+        &[
+            "sbatch: error: job requests time limit 2-00:00:00 with QOS normal; QOS normal allows \
            at most 1-00:00:00: use --time=1-00:00:00 or less, or use --qos=long (policy: \
            qos.normal.max_time)",
-          "sbatch: error: Batch job submission failed: Requested time limit is invalid (missing \
-           or exceeds some limit)"],
+            "sbatch: error: Batch job submission failed: Requested time limit is invalid (missing \
+           or exceeds some limit)",
+        ],
     );
     let out = c.sbatch(&["--hold", "-p", "cpu", "--wrap", "true"], None);
     assert_eq!(out.code, 0, "{out:?}");
@@ -252,7 +310,10 @@ fn gpu_job_without_partition_is_routed_to_gpu() {
     let job = out.expect_job_id();
     let details = show_job(c, job);
     assert!(details.contains("Partition=gpu"), "{details}");
-    assert!(details.contains("TimeLimit=2-00:00:00"), "gpu's default QOS:\n{details}");
+    assert!(
+        details.contains("TimeLimit=2-00:00:00"),
+        "gpu's default QOS:\n{details}"
+    );
     c.run("scancel", &[&job.to_string()]);
     cluster::assert_controller_healthy(c, pid, offset);
 }
@@ -280,16 +341,44 @@ fn salloc_is_judged_too() {
 fn scontrol_update_is_judged_from_the_fields_it_carries() {
     let c = cluster::ensure_up();
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());
-    let out = c.sbatch(&["--hold", "-p", "gpu", "--gres=gpu:1", "--wrap", "true"], None);
+    let out = c.sbatch(
+        &["--hold", "-p", "gpu", "--gres=gpu:1", "--wrap", "true"],
+        None,
+    );
     assert_eq!(out.code, 0, "{out:?}");
     let job = out.expect_job_id().to_string();
-    let update = c.run("scontrol", &["update", &format!("jobid={job}"), "partition=gpu", "qos=long"]);
+    let update = c.run(
+        "scontrol",
+        &[
+            "update",
+            &format!("jobid={job}"),
+            "partition=gpu",
+            "qos=long",
+        ],
+    );
     assert_ne!(update.code, 0, "{update:?}");
-    assert!(update.stderr.contains("Invalid qos specification"), "{update:?}");
-    let update = c.run("scontrol", &["update", &format!("jobid={job}"), "timelimit=3-00:00:00", "qos=gpu"]);
+    assert!(
+        update.stderr.contains("Invalid qos specification"),
+        "{update:?}"
+    );
+    let update = c.run(
+        "scontrol",
+        &[
+            "update",
+            &format!("jobid={job}"),
+            "timelimit=3-00:00:00",
+            "qos=gpu",
+        ],
+    );
     assert_ne!(update.code, 0, "{update:?}");
-    assert!(update.stderr.contains("Requested time limit is invalid"), "{update:?}");
-    let update = c.run("scontrol", &["update", &format!("jobid={job}"), "timelimit=01:00:00"]);
+    assert!(
+        update.stderr.contains("Requested time limit is invalid"),
+        "{update:?}"
+    );
+    let update = c.run(
+        "scontrol",
+        &["update", &format!("jobid={job}"), "timelimit=01:00:00"],
+    );
     assert_eq!(update.code, 0, "{update:?}");
     c.run("scancel", &[&job]);
     cluster::assert_controller_healthy(c, pid, offset);

@@ -128,7 +128,11 @@ impl<'a> Component<'a> {
         self.tres_fields()
             .into_iter()
             .filter_map(|(scope, field)| Some((scope, field?)))
-            .flat_map(|(scope, field)| gres::parse(field).filter_map(Result::ok).map(move |r| (scope, r)))
+            .flat_map(|(scope, field)| {
+                gres::parse(field)
+                    .filter_map(Result::ok)
+                    .map(move |r| (scope, r))
+            })
             .filter(|(_, r)| r.name == name)
             .map(|(scope, r)| {
                 let times = match scope {

@@ -73,7 +73,11 @@ impl HetjobState {
         }
         self.gres_totals
             .resize(policy.hetjob.max_total_gres.len(), 0);
-        for (total, (name, _)) in self.gres_totals.iter_mut().zip(&policy.hetjob.max_total_gres) {
+        for (total, (name, _)) in self
+            .gres_totals
+            .iter_mut()
+            .zip(&policy.hetjob.max_total_gres)
+        {
             *total = total.saturating_add(component.gres_total(name));
         }
         self.next = index.checked_add(1);

@@ -13,8 +13,7 @@ pub(crate) fn check(
     state: &HetjobState,
     component: &Component<'_>,
 ) -> Result<(), Rejection> {
-    if !policy.io_first_component_only || !matches!(component.position, Position::Het(k) if k > 0)
-    {
+    if !policy.io_first_component_only || !matches!(component.position, Position::Het(k) if k > 0) {
         return Ok(());
     }
     let first = state.first_io();

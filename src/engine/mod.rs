@@ -106,7 +106,11 @@ pub(crate) fn reject(code: RejectCode, message: String) -> Rejection {
 /// order is broken (a component arrives without its predecessors), rules
 /// that need earlier components (`io_files`, hetjob totals) are skipped for
 /// it rather than guessed.
-pub fn evaluate<'p>(policy: &'p Policy, state: &mut HetjobState, component: &Component<'_>) -> Verdict<'p> {
+pub fn evaluate<'p>(
+    policy: &'p Policy,
+    state: &mut HetjobState,
+    component: &Component<'_>,
+) -> Verdict<'p> {
     let position = component.position;
     let in_order = state.begin(position);
     match judge(policy, state, component, in_order) {

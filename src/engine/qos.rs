@@ -96,27 +96,11 @@ fn check_allowed_qos(
 /// One limit a component goes over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Breach<'p> {
-    Gres {
-        name: &'p str,
-        asked: u64,
-        max: u64,
-    },
-    Nodes {
-        asked: u32,
-        max: u32,
-    },
-    Cpus {
-        asked: u64,
-        max: u32,
-    },
-    Memory {
-        asked: Megabytes,
-        max: Megabytes,
-    },
-    Time {
-        asked: TimeLimit,
-        max: TimeLimit,
-    },
+    Gres { name: &'p str, asked: u64, max: u64 },
+    Nodes { asked: u32, max: u32 },
+    Cpus { asked: u64, max: u32 },
+    Memory { asked: Megabytes, max: Megabytes },
+    Time { asked: TimeLimit, max: TimeLimit },
 }
 
 /// The first limit of `limits` that `component` goes over.

@@ -78,7 +78,10 @@ fn seed_000_cpu_plus_gpu_hetjob_is_accepted() {
     let verdicts = hetjob(&p, &[cpu, gpu]);
     assert_eq!(changes(&verdicts[0]).qos, Some("normal"));
     assert_eq!(changes(&verdicts[1]).qos, Some("gpu"));
-    assert_eq!(changes(&verdicts[1]).time_limit, Some(TimeLimit::Minutes(2 * 1440)));
+    assert_eq!(
+        changes(&verdicts[1]).time_limit,
+        Some(TimeLimit::Minutes(2 * 1440))
+    );
 }
 
 #[test]
@@ -101,30 +104,32 @@ fn gpu_on_cpu_partition_names_component_value_rule_and_fix() {
 #[test]
 fn every_gres_form_is_caught_on_the_wrong_partition() {
     let p = policy();
-    let forms: [(&str, fn(&'static str) -> Component<'static>); 8] = [
-        ("22.05 per node", |s| Component { tres_per_node: Some(s), ..on("cpu") }),
-        ("per job", |s| Component { tres_per_job: Some(s), ..on("cpu") }),
-        ("per task", |s| Component { tres_per_task: Some(s), ..on("cpu") }),
-        ("per socket", |s| Component { tres_per_socket: Some(s), ..on("cpu") }),
-        ("list", |s| Component { tres_per_node: Some(s), ..on("cpu") }),
-        ("typed", |s| Component { tres_per_node: Some(s), ..on("cpu") }),
-        ("no count", |s| Component { tres_per_node: Some(s), ..on("cpu") }),
-        ("24.05 task", |s| Component { tres_per_task: Some(s), ..on("cpu") }),
+    // (tres_per_* field, string as some Slurm release writes it)
+    let forms = [
+        ("node", "gres:gpu:1"),
+        ("job", "gres/gpu:2"),
+        ("task", "gres/gpu:1"),
+        ("socket", "gres:gpu:1"),
+        ("node", "gres:mps:10,gres/gpu:1"),
+        ("node", "gres/gpu:a100:1"),
+        ("node", "gres/gpu"),
+        ("task", "cpu=4,gres/gpu=1"),
     ];
-    let strings = [
-        "gres:gpu:1",
-        "gres/gpu:2",
-        "gres/gpu:1",
-        "gres:gpu:1",
-        "gres:mps:10,gres/gpu:1",
-        "gres/gpu:a100:1",
-        "gres/gpu",
-        "cpu=4,gres/gpu=1",
-    ];
-    for ((what, build), tres) in forms.iter().zip(strings) {
-        let r = rejection(&plain(&p, &build(tres)));
-        assert_eq!(r.code, RejectCode::InvalidPartitionName, "{what}: {tres}");
-        assert!(r.message.starts_with("job requests gpu:"), "{what}: {}", r.message);
+    for (field, tres) in forms {
+        let mut c = on("cpu");
+        match field {
+            "job" => c.tres_per_job = Some(tres),
+            "node" => c.tres_per_node = Some(tres),
+            "socket" => c.tres_per_socket = Some(tres),
+            _ => c.tres_per_task = Some(tres),
+        }
+        let r = rejection(&plain(&p, &c));
+        assert_eq!(r.code, RejectCode::InvalidPartitionName, "{field}: {tres}");
+        assert!(
+            r.message.starts_with("job requests gpu:"),
+            "{field}: {}",
+            r.message
+        );
     }
 }
 
@@ -169,7 +174,12 @@ fn reserved_partitions_need_their_gres() {
         r.message
     );
     let r = rejection(&plain(&p, &on("quantum")));
-    assert!(r.message.contains("(policy: partitions.quantum.reserved_for)"), "{}", r.message);
+    assert!(
+        r.message
+            .contains("(policy: partitions.quantum.reserved_for)"),
+        "{}",
+        r.message
+    );
     let quantum = Component {
         tres_per_node: Some("gres:qpu:1"),
         ..on("quantum")
@@ -244,7 +254,9 @@ fn per_component_gpu_cap_of_the_qos() {
         nodes: Some(2),
         ..on("gpu")
     };
-    assert!(rejection(&plain(&p, &c)).message.starts_with("job requests 4 gpu with QOS gpu"));
+    assert!(rejection(&plain(&p, &c))
+        .message
+        .starts_with("job requests 4 gpu with QOS gpu"));
 }
 
 #[test]
@@ -257,7 +269,11 @@ fn long_qos_limits_nodes_and_time() {
     };
     let r = rejection(&plain(&p, &c));
     assert_eq!(r.code, RejectCode::AccountingPolicy);
-    assert!(r.message.contains("use --nodes=2 or fewer"), "{}", r.message);
+    assert!(
+        r.message.contains("use --nodes=2 or fewer"),
+        "{}",
+        r.message
+    );
 
     let c = Component {
         qos: Some("normal"),
@@ -288,7 +304,10 @@ fn default_qos_and_time_are_set_only_when_missing() {
         ..Component::default()
     };
     let ch = changes(&plain(&p, &c));
-    assert_eq!(ch.partition, None, "the default partition is Slurm's to set");
+    assert_eq!(
+        ch.partition, None,
+        "the default partition is Slurm's to set"
+    );
     assert_eq!(ch.qos, Some("normal"));
     assert_eq!(ch.time_limit, None);
     let c = Component {
@@ -338,7 +357,11 @@ fn output_copied_from_component_zero_passes() {
         ..with_out.clone()
     };
     let r = rejection(&hetjob(&p, &[with_out, input])[1]);
-    assert!(r.message.contains("(here --input=/dev/null)"), "{}", r.message);
+    assert!(
+        r.message.contains("(here --input=/dev/null)"),
+        "{}",
+        r.message
+    );
 }
 
 #[test]
@@ -379,7 +402,11 @@ fn hetjob_limits_components_and_total_gpus() {
     assert!(verdicts[..4].iter().all(Verdict::is_accept));
     let r = rejection(&verdicts[4]);
     assert_eq!(r.code, RejectCode::AccountingPolicy);
-    assert!(r.message.starts_with("hetjob component 4 is one too many"), "{}", r.message);
+    assert!(
+        r.message.starts_with("hetjob component 4 is one too many"),
+        "{}",
+        r.message
+    );
 
     let gpu = Component {
         tres_per_node: Some("gres:gpu:1"),
@@ -403,7 +430,9 @@ fn plain_jobs_follow_the_same_rules() {
         tres_per_job: Some("gres:gpu:1"),
         ..on("cpu")
     };
-    assert!(rejection(&plain(&p, &gpu_on_cpu)).message.starts_with("job requests gpu:1"));
+    assert!(rejection(&plain(&p, &gpu_on_cpu))
+        .message
+        .starts_with("job requests gpu:1"));
 }
 
 #[test]
@@ -436,7 +465,10 @@ fn modify_checks_what_the_update_shows() {
         qos: Some("long"),
         ..on("gpu")
     };
-    assert_eq!(evaluate_modify(&p, &update).unwrap_err().code, RejectCode::InvalidQos);
+    assert_eq!(
+        evaluate_modify(&p, &update).unwrap_err().code,
+        RejectCode::InvalidQos
+    );
     let update = Component {
         tres_per_node: Some("gres:gpu:1"),
         ..on("cpu")
@@ -450,7 +482,10 @@ fn modify_checks_what_the_update_shows() {
         time_limit: Some(TimeLimit::Minutes(3000)),
         ..Component::default()
     };
-    assert_eq!(evaluate_modify(&p, &update).unwrap_err().code, RejectCode::InvalidTimeLimit);
+    assert_eq!(
+        evaluate_modify(&p, &update).unwrap_err().code,
+        RejectCode::InvalidTimeLimit
+    );
     // A partition change alone cannot be judged: the job's GRES are unseen.
     assert!(evaluate_modify(&p, &on("gpu")).is_ok());
     assert!(evaluate_modify(&p, &Component::default()).is_ok());

@@ -139,7 +139,10 @@ pub struct TimeText(pub TimeLimit);
 pub struct MemoryText(pub Megabytes);
 
 /// Deserializes a scalar that may arrive as text or as an integer.
-fn scalar_text<'de, D: Deserializer<'de>>(deserializer: D, what: &'static str) -> Result<String, D::Error> {
+fn scalar_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    what: &'static str,
+) -> Result<String, D::Error> {
     struct ScalarVisitor(&'static str);
     impl Visitor<'_> for ScalarVisitor {
         type Value = String;
@@ -161,14 +164,21 @@ fn scalar_text<'de, D: Deserializer<'de>>(deserializer: D, what: &'static str) -
 
 impl<'de> Deserialize<'de> for TimeText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = scalar_text(deserializer, "a Slurm time such as 1-00:00:00, 90 or UNLIMITED")?;
-        TimeLimit::parse(&text).map(TimeText).map_err(de::Error::custom)
+        let text = scalar_text(
+            deserializer,
+            "a Slurm time such as 1-00:00:00, 90 or UNLIMITED",
+        )?;
+        TimeLimit::parse(&text)
+            .map(TimeText)
+            .map_err(de::Error::custom)
     }
 }
 
 impl<'de> Deserialize<'de> for MemoryText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = scalar_text(deserializer, "a memory size such as 64G or 512M")?;
-        Megabytes::parse(&text).map(MemoryText).map_err(de::Error::custom)
+        Megabytes::parse(&text)
+            .map(MemoryText)
+            .map_err(de::Error::custom)
     }
 }

@@ -229,8 +229,10 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
             }
         }
         for gres in &partition.reserved_for {
-            if let Some((_, accelerator)) =
-                file.accelerators.iter().find(|(g, _)| g.value == gres.value)
+            if let Some((_, accelerator)) = file
+                .accelerators
+                .iter()
+                .find(|(g, _)| g.value == gres.value)
             {
                 if !accelerator.partitions.iter().any(|p| p.value == name.value) {
                     problems.at(
@@ -292,7 +294,7 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
                     }
                 }
                 (
-                    Some(qos.allowed.iter().map(|a| boxed(a)).collect()),
+                    Some(qos.allowed.iter().map(boxed).collect()),
                     qos.default.as_ref().map(boxed),
                 )
             }

@@ -37,8 +37,7 @@ pub(crate) fn count32(value: u32) -> Option<u32> {
 
 /// A 16-bit count, `None` for NO_VAL16, INFINITE16 and 0 (unset).
 pub(crate) fn count16(value: u16) -> Option<u32> {
-    (value != NO_VAL16 && value != INFINITE16 && value != 0)
-        .then_some(u32::from(value))
+    (value != NO_VAL16 && value != INFINITE16 && value != 0).then_some(u32::from(value))
 }
 
 /// A 64-bit value, `None` for NO_VAL64 and INFINITE64.

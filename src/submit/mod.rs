@@ -145,7 +145,10 @@ fn no_policy() -> Rejection {
 
 fn submit(desc: Option<&mut job_desc_msg_t>, uid: u32) -> Result<(), Rejection> {
     let Some(desc) = desc else {
-        return Err(reject(RejectCode::AccessDenied, "hetpolicy: no job description".to_owned()));
+        return Err(reject(
+            RejectCode::AccessDenied,
+            "hetpolicy: no job description".to_owned(),
+        ));
     };
     let position = convert::position(desc);
     state::with_submission(position, |policy, hetjob| {
@@ -179,7 +182,10 @@ fn submit(desc: Option<&mut job_desc_msg_t>, uid: u32) -> Result<(), Rejection> 
 
 fn modify(desc: Option<&job_desc_msg_t>, uid: u32) -> Result<(), Rejection> {
     let Some(desc) = desc else {
-        return Err(reject(RejectCode::AccessDenied, "hetpolicy: no job update".to_owned()));
+        return Err(reject(
+            RejectCode::AccessDenied,
+            "hetpolicy: no job update".to_owned(),
+        ));
     };
     let store = state::store();
     state::log_reload(&store, store.refresh());
