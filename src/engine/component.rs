@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::gres::{self, GresParseError, GresRequest};
+use crate::policy::SiteOption;
 use crate::units::{Megabytes, TimeLimit};
 
 /// Where a component stands in its submission.
@@ -32,6 +33,29 @@ pub enum Memory {
     PerNode(Megabytes),
     /// `--mem-per-cpu`.
     PerCpu(Megabytes),
+}
+
+/// Where a component's site option values (`--qpu=NAME`) come from: the
+/// job's spank_job_env in slurmctld, parsed options in the command line
+/// tool.
+pub trait OptionValues: fmt::Debug {
+    /// The component's value for `option`, if it gave one.
+    fn value(&self, option: &SiteOption) -> Option<&str>;
+}
+
+/// Values keyed by option name, `NamedValues(&[("qpu", "ibm_fez")])`; the
+/// last one given for a name counts.
+#[derive(Clone, Copy, Debug)]
+pub struct NamedValues<'a>(pub &'a [(&'a str, &'a str)]);
+
+impl OptionValues for NamedValues<'_> {
+    fn value(&self, option: &SiteOption) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(name, _)| *name == option.name())
+            .map(|(_, value)| *value)
+    }
 }
 
 /// One component's request, borrowed from wherever it came from (a Slurm
@@ -70,6 +94,8 @@ pub struct Component<'a> {
     pub std_err: Option<&'a str>,
     /// `--input`.
     pub std_in: Option<&'a str>,
+    /// Site option values (`--qpu=NAME`).
+    pub options: Option<&'a dyn OptionValues>,
 }
 
 /// Which tres_per_* field a request came from, which says what its count
@@ -104,6 +130,13 @@ impl<'a> Component<'a> {
     /// The first GRES request that cannot be read, if any.
     pub fn gres_error(&self) -> Option<GresParseError> {
         self.gres_requests().find_map(Result::err)
+    }
+
+    /// The component's value for a site option; an empty value is none.
+    pub fn option_value(&self, option: &SiteOption) -> Option<&'a str> {
+        self.options
+            .and_then(|values| values.value(option))
+            .filter(|value| !value.is_empty())
     }
 
     /// The first readable request for GRES `name`.

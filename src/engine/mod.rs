@@ -7,18 +7,20 @@
 //!
 //! Each rule lives in its own module and is named as in the policy file:
 //! `accelerators`, `partitions.<p>.reserved_for`, `qos`, `io_files`,
-//! `hetjob`.
+//! `hetjob`, `options`.
 
 mod accelerators;
 mod component;
 mod hetjob;
 mod io_files;
+mod options;
 mod qos;
 
 use std::fmt;
 
-pub use component::{Component, Memory, Position};
+pub use component::{Component, Memory, NamedValues, OptionValues, Position};
 pub use hetjob::HetjobState;
+pub use options::check_value as check_option_value;
 
 use crate::policy::Policy;
 use crate::units::TimeLimit;
@@ -39,7 +41,8 @@ pub enum RejectCode {
     InvalidTimeLimit,
     /// "Requested operation not supported on this system".
     NotSupported,
-    /// "Access/permission denied": no usable policy, or an internal error.
+    /// "Access/permission denied": a site option missing or not allowed,
+    /// no usable policy, or an internal error.
     AccessDenied,
 }
 
@@ -143,6 +146,7 @@ fn judge<'p>(
     let partitions = accelerators::check(policy, component, &mut changes)?;
     accelerators::check_reserved(policy, component, &partitions)?;
     qos::check(policy, component, &partitions, &mut changes)?;
+    options::check(policy, component, &partitions)?;
     if in_order {
         io_files::check(policy, state, component)?;
         hetjob::check_totals(policy, state, component)?;

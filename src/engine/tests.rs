@@ -180,10 +180,7 @@ fn reserved_partitions_need_their_gres() {
         "{}",
         r.message
     );
-    let quantum = Component {
-        tres_per_node: Some("gres:qpu:1"),
-        ..on("quantum")
-    };
+    let quantum = qpu_component(&NamedValues(&[("qpu", "ibm_fez")]));
     assert_eq!(changes(&plain(&p, &quantum)).qos, Some("normal"));
 }
 
@@ -489,4 +486,59 @@ fn modify_checks_what_the_update_shows() {
     // A partition change alone cannot be judged: the job's GRES are unseen.
     assert!(evaluate_modify(&p, &on("gpu")).is_ok());
     assert!(evaluate_modify(&p, &Component::default()).is_ok());
+}
+
+fn qpu_component(values: &'static NamedValues<'static>) -> Component<'static> {
+    Component {
+        tres_per_node: Some("gres:qpu:1"),
+        options: Some(values),
+        ..on("quantum")
+    }
+}
+
+#[test]
+fn quantum_components_need_an_allowed_qpu() {
+    let p = policy();
+    let verdicts = hetjob(&p, &[on("cpu"), qpu_component(&NamedValues(&[]))]);
+    let r = rejection(&verdicts[1]);
+    assert_eq!(r.code, RejectCode::AccessDenied);
+    assert_eq!(
+        r.message,
+        "hetjob component 1 runs on partition quantum without --qpu; add --qpu=NAME with one \
+         of: ibm_fez, ibm_torino to this component (policy: options.qpu.required_on)"
+    );
+    let r = rejection(&plain(
+        &p,
+        &qpu_component(&NamedValues(&[("qpu", "ibm_nowhere")])),
+    ));
+    assert_eq!(
+        r.message,
+        "job sets --qpu=ibm_nowhere, which is not allowed; use one of: ibm_fez, ibm_torino \
+         (policy: options.qpu.values)"
+    );
+    assert!(plain(&p, &qpu_component(&NamedValues(&[("qpu", "ibm_torino")]))).is_accept());
+    // An empty value (the SPANK plugin's "unset") is no value.
+    assert!(!plain(&p, &qpu_component(&NamedValues(&[("qpu", "")]))).is_accept());
+    // A value elsewhere must still be allowed; none is needed there.
+    let cpu = Component {
+        options: Some(&NamedValues(&[("qpu", "ibm_nowhere")])),
+        ..on("cpu")
+    };
+    assert!(!plain(&p, &cpu).is_accept());
+    assert!(plain(&p, &on("cpu")).is_accept());
+}
+
+#[test]
+fn option_job_env_names_and_entries() {
+    let p = policy();
+    let qpu = &p.options()[0];
+    assert_eq!(qpu.job_env(), "HETPOLICY_QPU");
+    assert_eq!(
+        qpu.value_in_env_entry("HETPOLICY_QPU=ibm_fez"),
+        Some("ibm_fez")
+    );
+    assert_eq!(qpu.value_in_env_entry("HETPOLICY_QPU="), Some(""));
+    assert_eq!(qpu.value_in_env_entry("HETPOLICY_QPUX=1"), None);
+    assert_eq!(qpu.task_env(), Some("QPU_BACKEND"));
+    assert_eq!(qpu.arg(), "NAME");
 }

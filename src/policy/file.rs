@@ -35,6 +35,47 @@ pub struct PolicyFile {
     /// Limits over a whole heterogeneous job.
     #[serde(default)]
     pub hetjob: HetjobFile,
+    /// Site options (`--qpu=NAME`) that the SPANK plugin adds to
+    /// sbatch/salloc/srun, keyed by option name.
+    #[serde(default)]
+    pub options: HashMap<Name, OptionFile>,
+    /// What happens to a job hetpolicy cannot judge: `reject` (default) or
+    /// `accept`.
+    #[serde(default)]
+    pub on_error: OnError,
+}
+
+/// `options.<name>`: a site option.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionFile {
+    /// The help text `sbatch --help` shows.
+    pub help: String,
+    /// The placeholder for the value in `--help` (`--qpu=NAME`).
+    #[serde(default)]
+    pub arg: Option<String>,
+    /// The allowed values; any non-empty value when absent.
+    #[serde(default)]
+    pub values: Vec<Name>,
+    /// Where the option must be given.
+    #[serde(default)]
+    pub required_on: RequiredOnFile,
+    /// The environment variable that carries the component's value to its
+    /// tasks.
+    #[serde(default)]
+    pub task_env: Option<Name>,
+}
+
+/// `options.<name>.required_on`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredOnFile {
+    /// Components on these partitions must give the option.
+    #[serde(default)]
+    pub partitions: Vec<Name>,
+    /// Components that request one of these GRES must give the option.
+    #[serde(default)]
+    pub gres: Vec<Name>,
 }
 
 /// `partitions.<name>`.
@@ -62,6 +103,18 @@ pub struct PartitionQosFile {
     /// The QOS set on components that name none.
     #[serde(default)]
     pub default: Option<Name>,
+}
+
+/// `on_error`: what happens to a job hetpolicy cannot judge (no valid
+/// policy is loaded, or an internal error while judging it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Reject it (fail closed), telling the user to contact the admin.
+    #[default]
+    Reject,
+    /// Accept it unchecked (fail open); the log says so.
+    Accept,
 }
 
 /// What happens to a component that requests the GRES elsewhere.
