@@ -1,0 +1,175 @@
+//! sbatch, salloc (allocator context) and srun (local context): register
+//! the site options, capture each component's values, check them before
+//! anything is submitted, and forward them to slurmctld.
+
+use std::ffi::{c_char, c_int};
+use std::panic::catch_unwind;
+
+use super::state::{plugin, Plugin};
+use super::{PLUGIN_NAME, SPANK_FAILURE, SPANK_SUCCESS};
+use crate::engine::{check_option_value, Position};
+use crate::slurm::api::{c_string, SpankApi};
+use crate::slurm::bindings::{spank_option, spank_t, HETPOLICY_ESPANK_SUCCESS};
+use crate::slurm::fields::text;
+
+/// Registers every site option of the policy with the host, so that it
+/// parses them and lists them in `--help`.
+pub(crate) fn register_options(api: &SpankApi, spank: spank_t, state: &Plugin) {
+    let Some(policy) = &state.policy else {
+        return;
+    };
+    for (index, option) in policy.options().iter().enumerate() {
+        let name = c_string(option.name());
+        let arg = c_string(option.arg());
+        let usage = c_string(option.help());
+        let mut registration = spank_option {
+            name: name.as_ptr().cast_mut(),
+            arginfo: arg.as_ptr().cast_mut(),
+            usage: usage.as_ptr().cast_mut(),
+            has_arg: 1,
+            val: c_int::try_from(index).unwrap_or(c_int::MAX),
+            cb: Some(option_callback),
+        };
+        // SAFETY: the host copies the option and its strings
+        // (src/common/plugstack.c, _spank_option_copy); they outlive the call.
+        let rc = unsafe { (api.option_register)(spank, &mut registration) };
+        if rc != HETPOLICY_ESPANK_SUCCESS {
+            log::error!("cannot register --{} (spank error {rc})", option.name());
+        }
+    }
+}
+
+/// Called by the host for every `--<option>` it parses, including values
+/// it replays from component 0 into later components. Keeps the value for
+/// init_post_opt, which decides.
+extern "C" fn option_callback(val: c_int, optarg: *const c_char, remote: c_int) -> c_int {
+    catch_unwind(|| {
+        if remote != 0 {
+            return SPANK_SUCCESS;
+        }
+        // SAFETY: the host passes NULL or the option's NUL-terminated value.
+        let value = unsafe { text(optarg) }.unwrap_or_default().into_owned();
+        let mut guard = plugin();
+        if let Some(slot) = guard
+            .as_mut()
+            .and_then(|state| state.captured.get_mut(usize::try_from(val).ok()?))
+        {
+            slot.push(value);
+        }
+        SPANK_SUCCESS
+    })
+    .unwrap_or(SPANK_FAILURE)
+}
+
+/// The variable in which sbatch keeps component 0's value of `option`
+/// after component 0, to replay it into later components
+/// (`SLURM_SPANK_` + plugstack.c's `_opt_env_name`).
+fn replay_variable(option: &str) -> String {
+    let canonical = |text: &str| -> String {
+        text.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect()
+    };
+    format!(
+        "SLURM_SPANK__SLURM_SPANK_OPTION_{}_{}",
+        canonical(PLUGIN_NAME),
+        canonical(option)
+    )
+}
+
+/// The component's own value among those its callback received: the last
+/// one that differs from the replayed (inherited) value, else the inherited
+/// one if it was replayed, else none. The replay comes before the
+/// component's own value on the command line and after it in #SBATCH lines,
+/// so "last" alone would misread one of them.
+pub(crate) fn own_value<'v>(captured: &'v [String], inherited: Option<&'v str>) -> Option<&'v str> {
+    captured
+        .iter()
+        .rev()
+        .map(String::as_str)
+        .find(|value| Some(*value) != inherited)
+        .or_else(|| inherited.filter(|i| captured.iter().any(|v| v == i)))
+}
+
+/// Ends one component: checks each option's value, forwards it to
+/// slurmctld in the component's job-control environment (empty when
+/// unset: entries accumulate across components), and resets the capture.
+/// A value the policy does not allow fails the command (-1) before any RPC.
+pub(crate) fn finish_component(api: &SpankApi, spank: spank_t, state: &mut Plugin) -> c_int {
+    let index = state.components_done;
+    state.components_done += 1;
+    let captured: Vec<Vec<String>> = state.captured.iter_mut().map(std::mem::take).collect();
+    let Some(policy) = state.policy.clone() else {
+        return SPANK_SUCCESS;
+    };
+    let position = if index == 0 {
+        Position::Plain
+    } else {
+        Position::Het(index)
+    };
+    for (option, values) in policy.options().iter().zip(&captured) {
+        let inherited = std::env::var(replay_variable(option.name())).ok();
+        let value = own_value(values, inherited.as_deref()).filter(|v| !v.is_empty());
+        if let Some(value) = value {
+            if let Err(rejection) = check_option_value(option, value, position) {
+                log::error!("{}", rejection.message);
+                return SPANK_FAILURE;
+            }
+        }
+        let name = c_string(option.job_env());
+        let value = c_string(value.unwrap_or(""));
+        // SAFETY: both strings are NUL-terminated and outlive the call.
+        let rc = unsafe { (api.job_control_setenv)(spank, name.as_ptr(), value.as_ptr(), 1) };
+        if rc != HETPOLICY_ESPANK_SUCCESS {
+            log::debug!("cannot forward {} (spank error {rc})", option.job_env());
+        }
+    }
+    SPANK_SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(list: &[&str]) -> Vec<String> {
+        list.iter().map(|v| (*v).to_owned()).collect()
+    }
+
+    #[test]
+    fn explicit_value_wins_in_either_order() {
+        // #SBATCH: own value first, then the replay.
+        assert_eq!(
+            own_value(&values(&["ibm_torino", "ibm_fez"]), Some("ibm_fez")),
+            Some("ibm_torino")
+        );
+        // Command line: the replay first, then the own value.
+        assert_eq!(
+            own_value(&values(&["ibm_fez", "ibm_torino"]), Some("ibm_fez")),
+            Some("ibm_torino")
+        );
+    }
+
+    #[test]
+    fn inherited_or_none() {
+        assert_eq!(
+            own_value(&values(&["ibm_fez"]), Some("ibm_fez")),
+            Some("ibm_fez")
+        );
+        assert_eq!(own_value(&values(&[]), Some("ibm_fez")), None);
+        assert_eq!(own_value(&values(&["ibm_fez"]), None), Some("ibm_fez"));
+        assert_eq!(own_value(&values(&["a", "b"]), None), Some("b"));
+        assert_eq!(own_value(&values(&[]), None), None);
+    }
+
+    #[test]
+    fn replay_variable_follows_plugstack() {
+        assert_eq!(
+            replay_variable("qpu"),
+            "SLURM_SPANK__SLURM_SPANK_OPTION_hetpolicy_qpu"
+        );
+        assert_eq!(
+            replay_variable("qpu-name"),
+            "SLURM_SPANK__SLURM_SPANK_OPTION_hetpolicy_qpu_name"
+        );
+    }
+}
