@@ -1,18 +1,22 @@
 //! Slurm functions and globals, found in the host process at run time.
 
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use super::bindings::slurm_conf_t;
+use super::bindings::{
+    slurm_conf_t, spank_context_t, spank_err_t, spank_item_t, spank_option, spank_t,
+};
 
-type XstrdupFn = unsafe extern "C" fn(*const c_char) -> *mut c_char;
+type XstrndupFn = unsafe extern "C" fn(*const c_char, usize) -> *mut c_char;
 type XstrcatFn = unsafe extern "C" fn(*mut *mut c_char, *const c_char);
 type LogFn = unsafe extern "C" fn(*const c_char, ...);
 
 /// The Slurm functions hetpolicy calls.
 pub(crate) struct SlurmApi {
-    xstrdup: XstrdupFn,
+    #[cfg_attr(feature = "spank", allow(dead_code))] // job_submit only
+    xstrndup: XstrndupFn,
+    #[cfg_attr(feature = "spank", allow(dead_code))] // job_submit only
     xstrcat: XstrcatFn,
     pub(crate) error: LogFn,
     pub(crate) info: LogFn,
@@ -23,7 +27,7 @@ pub(crate) struct SlurmApi {
 static API: OnceLock<Option<SlurmApi>> = OnceLock::new();
 
 /// Looks one symbol up in the host process.
-fn symbol(name: &CStr) -> Option<*mut c_void> {
+pub(crate) fn symbol(name: &CStr) -> Option<*mut c_void> {
     // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads.
     let found = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
     (!found.is_null()).then_some(found)
@@ -32,7 +36,7 @@ fn symbol(name: &CStr) -> Option<*mut c_void> {
 /// Slurm's functions, or `None` outside a Slurm process.
 pub(crate) fn slurm() -> Option<&'static SlurmApi> {
     API.get_or_init(|| {
-        let xstrdup = symbol(c"slurm_xstrdup")?;
+        let xstrndup = symbol(c"slurm_xstrndup")?;
         let xstrcat = symbol(c"slurm_xstrcat")?;
         let error = symbol(c"slurm_error")?;
         let info = symbol(c"slurm_info")?;
@@ -42,7 +46,7 @@ pub(crate) fn slurm() -> Option<&'static SlurmApi> {
         // C signatures (src/common/xstring.h, src/common/log.h).
         unsafe {
             Some(SlurmApi {
-                xstrdup: std::mem::transmute::<*mut c_void, XstrdupFn>(xstrdup),
+                xstrndup: std::mem::transmute::<*mut c_void, XstrndupFn>(xstrndup),
                 xstrcat: std::mem::transmute::<*mut c_void, XstrcatFn>(xstrcat),
                 error: std::mem::transmute::<*mut c_void, LogFn>(error),
                 info: std::mem::transmute::<*mut c_void, LogFn>(info),
@@ -59,12 +63,21 @@ pub(crate) fn c_string(text: &str) -> CString {
     CString::new(text.replace('\0', "\u{fffd}")).unwrap_or_default()
 }
 
+#[cfg_attr(feature = "spank", allow(dead_code))] // job_submit only
 impl SlurmApi {
     /// A copy of `text` in Slurm's allocator, which Slurm may xfree.
+    /// Slurm's xstrndup copies straight from the `&str`: the only heap
+    /// allocation is Slurm's own (unless `text` has an interior NUL).
     pub(crate) fn xstrdup(&self, text: &str) -> *mut c_char {
-        let text = c_string(text);
-        // SAFETY: slurm_xstrdup copies a valid NUL-terminated string.
-        unsafe { (self.xstrdup)(text.as_ptr()) }
+        if text.contains('\0') {
+            let text = c_string(text);
+            let len = text.as_bytes().len();
+            // SAFETY: `text` holds `len` bytes and a NUL.
+            return unsafe { (self.xstrndup)(text.as_ptr(), len) };
+        }
+        // SAFETY: slurm_xstrndup reads at most `text.len()` bytes (strnlen),
+        // all within `text`, and returns a NUL-terminated copy.
+        unsafe { (self.xstrndup)(text.as_ptr().cast(), text.len()) }
     }
 
     /// Appends `text` to the Slurm-allocated string at `target` (which may
@@ -98,4 +111,89 @@ pub(crate) fn slurm_conf_dir() -> PathBuf {
     conf.parent()
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/etc/slurm"))
+}
+
+/// SlurmUser's uid from the host's loaded slurm.conf (`slurm_conf.
+/// slurm_user_id`), or `None` outside a Slurm process. It is 0 (root) in a
+/// process that has not loaded slurm.conf.
+#[cfg_attr(feature = "spank", allow(dead_code))] // job_submit only
+pub(crate) fn slurm_user_id() -> Option<u32> {
+    let conf = symbol(c"slurm_conf")?;
+    // SAFETY: `slurm_conf` is libslurm's global slurm_conf_t, readable for
+    // the life of the process; slurm_user_id is a plain uint32_t.
+    Some(unsafe { (*(conf as *const slurm_conf_t)).slurm_user_id })
+}
+
+#[cfg_attr(not(feature = "spank"), allow(dead_code))] // SPANK only
+/// The SPANK functions of the host (sbatch, salloc, srun, slurmstepd,
+/// slurmd), from slurm/spank.h.
+pub(crate) struct SpankApi {
+    pub(crate) context: unsafe extern "C" fn() -> spank_context_t,
+    pub(crate) option_register: unsafe extern "C" fn(spank_t, *mut spank_option) -> spank_err_t,
+    pub(crate) job_control_setenv:
+        unsafe extern "C" fn(spank_t, *const c_char, *const c_char, c_int) -> spank_err_t,
+    pub(crate) setenv:
+        unsafe extern "C" fn(spank_t, *const c_char, *const c_char, c_int) -> spank_err_t,
+    pub(crate) get_item: unsafe extern "C" fn(spank_t, spank_item_t, ...) -> spank_err_t,
+}
+
+#[cfg_attr(not(feature = "spank"), allow(dead_code))] // SPANK only
+static SPANK_API: OnceLock<Option<SpankApi>> = OnceLock::new();
+
+#[cfg_attr(not(feature = "spank"), allow(dead_code))] // SPANK only
+/// The host's SPANK functions, or `None` outside a SPANK host.
+pub(crate) fn spank() -> Option<&'static SpankApi> {
+    SPANK_API
+        .get_or_init(|| {
+            let context = symbol(c"spank_context")?;
+            let option_register = symbol(c"spank_option_register")?;
+            let job_control_setenv = symbol(c"spank_job_control_setenv")?;
+            let setenv = symbol(c"spank_setenv")?;
+            let get_item = symbol(c"spank_get_item")?;
+            // SAFETY: these are the host's spank.h functions, with exactly
+            // these C signatures.
+            unsafe {
+                Some(SpankApi {
+                    context: std::mem::transmute::<
+                        *mut c_void,
+                        unsafe extern "C" fn() -> spank_context_t,
+                    >(context),
+                    option_register: std::mem::transmute::<
+                        *mut c_void,
+                        unsafe extern "C" fn(spank_t, *mut spank_option) -> spank_err_t,
+                    >(option_register),
+                    job_control_setenv: std::mem::transmute::<
+                        *mut c_void,
+                        unsafe extern "C" fn(
+                            spank_t,
+                            *const c_char,
+                            *const c_char,
+                            c_int,
+                        ) -> spank_err_t,
+                    >(job_control_setenv),
+                    setenv: std::mem::transmute::<
+                        *mut c_void,
+                        unsafe extern "C" fn(
+                            spank_t,
+                            *const c_char,
+                            *const c_char,
+                            c_int,
+                        ) -> spank_err_t,
+                    >(setenv),
+                    get_item: std::mem::transmute::<
+                        *mut c_void,
+                        unsafe extern "C" fn(spank_t, spank_item_t, ...) -> spank_err_t,
+                    >(get_item),
+                })
+            }
+        })
+        .as_ref()
+}
+
+#[cfg_attr(not(feature = "spank"), allow(dead_code))] // SPANK only
+/// `PrologFlags` of the host's slurm.conf, if the host has loaded it.
+pub(crate) fn prolog_flags() -> Option<u16> {
+    let conf = symbol(c"slurm_conf")?;
+    // SAFETY: `slurm_conf` is libslurm's global slurm_conf_t.
+    Some(unsafe { (*(conf as *const slurm_conf_t)).prolog_flags })
 }

@@ -1,9 +1,10 @@
 //! job_desc_msg_t to the engine's view, and the engine's changes back.
 
 use std::borrow::Cow;
-use std::ffi::c_int;
+use std::ffi::{c_char, c_int, CStr};
 
-use crate::engine::{Changes, Component, Memory, Position, RejectCode};
+use crate::engine::{Changes, Component, Memory, OptionValues, Position, RejectCode};
+use crate::policy::SiteOption;
 use crate::slurm::api::SlurmApi;
 use crate::slurm::bindings::{job_desc_msg_t, slurm_err_t, HETPOLICY_CRON_JOB, HETPOLICY_NO_VAL};
 use crate::slurm::fields::{count16, count32, text, value64, MEM_PER_CPU};
@@ -21,6 +22,42 @@ pub(crate) struct JobText<'a> {
     std_out: Option<Cow<'a, str>>,
     std_err: Option<Cow<'a, str>>,
     std_in: Option<Cow<'a, str>>,
+    spank_job_env: SpankJobEnv<'a>,
+}
+
+/// A job's spank_job_env (`NAME=value` entries), where the SPANK plugin
+/// put each site option's value for this component.
+#[derive(Debug)]
+pub(crate) struct SpankJobEnv<'a> {
+    entries: &'a [*mut c_char],
+}
+
+impl<'a> SpankJobEnv<'a> {
+    fn read(desc: &'a job_desc_msg_t) -> Self {
+        let entries = if desc.spank_job_env.is_null() {
+            &[][..]
+        } else {
+            // SAFETY: Slurm keeps spank_job_env_size valid entries (each
+            // NULL or a C string) at spank_job_env for the job_desc's life.
+            unsafe {
+                std::slice::from_raw_parts(desc.spank_job_env, desc.spank_job_env_size as usize)
+            }
+        };
+        SpankJobEnv { entries }
+    }
+}
+
+impl OptionValues for SpankJobEnv<'_> {
+    /// The last entry for the option wins, as in an environment.
+    fn value(&self, option: &SiteOption) -> Option<&str> {
+        self.entries
+            .iter()
+            .rev()
+            .filter(|entry| !entry.is_null())
+            // SAFETY: non-NULL entries are NUL-terminated strings (see read).
+            .filter_map(|entry| unsafe { CStr::from_ptr(*entry) }.to_str().ok())
+            .find_map(|entry| option.value_in_env_entry(entry))
+    }
 }
 
 impl<'a> JobText<'a> {
@@ -39,6 +76,7 @@ impl<'a> JobText<'a> {
                 std_out: text(desc.std_out),
                 std_err: text(desc.std_err),
                 std_in: text(desc.std_in),
+                spank_job_env: SpankJobEnv::read(desc),
             }
         }
     }
@@ -62,6 +100,7 @@ impl<'a> JobText<'a> {
             std_out: self.std_out.as_deref(),
             std_err: self.std_err.as_deref(),
             std_in: self.std_in.as_deref(),
+            options: Some(&self.spank_job_env),
         }
     }
 }

@@ -14,12 +14,15 @@
 //! shared state is behind locks and per-submission state is per thread.
 
 mod convert;
+#[cfg(feature = "fault-injection")]
+mod fault;
 mod state;
 
 use std::ffi::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::engine::{evaluate, evaluate_modify, reject, Component, RejectCode, Rejection, Verdict};
+use crate::policy::OnError;
 use crate::slurm::api::slurm;
 use crate::slurm::bindings::{job_desc_msg_t, HETPOLICY_SLURM_VERSION_NUMBER};
 use convert::{apply, error_code, JobText};
@@ -52,16 +55,43 @@ const PLUGIN_TYPE: &str = "job_submit/hetpolicy";
 pub extern "C" fn init() -> c_int {
     catch_unwind(|| {
         crate::slurm::logger::install(PLUGIN_TYPE);
-        std::panic::set_hook(Box::new(|info| log::error!("internal error: {info}")));
-        log::info!(
-            "version {} built for Slurm {}",
-            env!("CARGO_PKG_VERSION"),
-            crate::slurm::BUILT_FOR
-        );
+        // One log line per panic, with where it happened.
+        std::panic::set_hook(Box::new(|info| {
+            log::error!("internal error: {}", info.to_string().replace('\n', " "))
+        }));
+        log_versions();
         state::open(state::policy_path());
         SLURM_SUCCESS
     })
     .unwrap_or(SLURM_ERROR)
+}
+
+/// Logs hetpolicy's version, the Slurm release it was built for and the
+/// one this slurmctld runs. slurmctld itself loads a job_submit plugin only
+/// when its `plugin_version` is its own release, so a difference is not
+/// expected here; should it happen, the log says what to do.
+fn log_versions() {
+    use crate::slurm::version::{check, Check, Release};
+    let ours = env!("CARGO_PKG_VERSION");
+    let built_for = Release::BUILT_FOR;
+    match check() {
+        Check::Same(running) => log::info!(
+            "version {ours} built for Slurm {built_for}, running in Slurm {}",
+            running.release
+        ),
+        Check::Differs(running) => log::error!(
+            "version {ours} was built for Slurm {built_for}, but this slurmctld runs Slurm {} \
+             (plugin_version of {}): rebuild hetpolicy against Slurm {}'s headers and install \
+             that build",
+            running.release,
+            running.plugin,
+            running.release
+        ),
+        Check::Unknown => log::info!(
+            "version {ours} built for Slurm {built_for} (no other Slurm plugin is loaded yet \
+             to tell the running release)"
+        ),
+    }
 }
 
 /// Called when slurmctld unloads the plugin.
@@ -90,7 +120,7 @@ pub unsafe extern "C" fn job_submit(
         submit(desc, submit_uid)
     }));
     // SAFETY: err_msg is NULL or slurmctld's `char **` for this call.
-    unsafe { finish("job_submit", outcome, err_msg) }
+    guarded(|| unsafe { finish("job_submit", outcome, err_msg) })
 }
 
 /// Judges an update (`scontrol update job=...`) from the fields it carries.
@@ -110,7 +140,7 @@ pub unsafe extern "C" fn job_modify(
         modify(unsafe { job_desc.as_ref() }, submit_uid)
     }));
     // SAFETY: err_msg is NULL or slurmctld's `char **` for this call.
-    unsafe { finish("job_modify", outcome, err_msg) }
+    guarded(|| unsafe { finish("job_modify", outcome, err_msg) })
 }
 
 /// Judges an update (`scontrol update job=...`) from the fields it carries.
@@ -131,7 +161,14 @@ pub unsafe extern "C" fn job_modify(
         modify(unsafe { job_desc.as_ref() }, submit_uid)
     }));
     // SAFETY: a NULL err_msg is never written.
-    unsafe { finish("job_modify", outcome, std::ptr::null_mut()) }
+    guarded(|| unsafe { finish("job_modify", outcome, std::ptr::null_mut()) })
+}
+
+/// Runs the last step of an entry point; should even that panic, the job
+/// is refused rather than unwinding into C.
+fn guarded(last_step: impl FnOnce() -> c_int) -> c_int {
+    catch_unwind(AssertUnwindSafe(last_step))
+        .unwrap_or_else(|_| error_code(RejectCode::AccessDenied))
 }
 
 fn no_policy() -> Rejection {
@@ -152,10 +189,14 @@ fn submit(desc: Option<&mut job_desc_msg_t>, uid: u32) -> Result<(), Rejection> 
     };
     let position = convert::position(desc);
     state::with_submission(position, |policy, hetjob| {
-        let policy = policy.ok_or_else(no_policy)?;
+        let Some(policy) = policy else {
+            return unjudged(uid, &position.to_string());
+        };
         let verdict = {
             let texts = JobText::read(desc);
             let component: Component<'_> = texts.component(desc);
+            #[cfg(feature = "fault-injection")]
+            fault::check(component.partition);
             evaluate(policy, hetjob, &component)
         };
         match verdict {
@@ -189,16 +230,34 @@ fn modify(desc: Option<&job_desc_msg_t>, uid: u32) -> Result<(), Rejection> {
     };
     let store = state::store();
     state::log_reload(&store, store.refresh());
-    let policy = store.current().ok_or_else(no_policy)?;
+    let Some(policy) = store.current() else {
+        return unjudged(uid, "job update");
+    };
     let texts = JobText::read(desc);
-    let result = evaluate_modify(&policy, &texts.component(desc));
+    let update = texts.component(desc);
+    #[cfg(feature = "fault-injection")]
+    fault::check(update.partition);
+    let result = evaluate_modify(&policy, &update);
     if let Err(rejection) = &result {
         log::info!("uid {uid}: update rejected: {}", rejection.message);
     }
     result
 }
 
+/// The verdict when no valid policy is loaded: `on_error` decides.
+fn unjudged(uid: u32, what: &str) -> Result<(), Rejection> {
+    match state::on_error() {
+        OnError::Reject => Err(no_policy()),
+        OnError::Accept => {
+            log::info!("uid {uid}: {what} accepted unchecked: no valid policy is loaded");
+            Ok(())
+        }
+    }
+}
+
 /// Turns an entry point's outcome into Slurm's return code and err_msg.
+/// A caught panic follows `on_error`: rejected (the default) or accepted
+/// unchecked, and logged either way.
 ///
 /// # Safety
 /// `err_msg` must be NULL or point to a `char *` that is NULL or allocated
@@ -212,6 +271,14 @@ unsafe fn finish(
         Ok(Ok(())) => return SLURM_SUCCESS,
         Ok(Err(rejection)) => rejection,
         Err(_) => {
+            let on_error = catch_unwind(state::on_error).unwrap_or_default();
+            if on_error == OnError::Accept {
+                log::error!(
+                    "{entry}: internal error (panic caught); the job was accepted unchecked \
+                     (on_error: accept)"
+                );
+                return SLURM_SUCCESS;
+            }
             log::error!("{entry}: internal error (panic caught); the job was rejected to be safe");
             reject(
                 RejectCode::AccessDenied,

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use crate::engine::{HetjobState, Position};
-use crate::policy::Policy;
+use crate::policy::{OnError, Policy};
 use crate::store::{PolicyStore, Reload};
+use crate::trust::Owners;
 
 /// The store, set by init() and cleared by fini().
 static STORE: RwLock<Option<Arc<PolicyStore>>> = RwLock::new(None);
@@ -29,9 +30,11 @@ pub(crate) fn policy_path() -> PathBuf {
     crate::slurm::api::slurm_conf_dir().join("hetpolicy.yaml")
 }
 
-/// Opens the store for `path` and logs the outcome.
+/// Opens the store for `path` and logs the outcome. The file and the
+/// directories above it may be owned by root or SlurmUser.
 pub(crate) fn open(path: PathBuf) {
-    let (store, outcome) = PolicyStore::open(path);
+    let owners = Owners::root_and(crate::slurm::api::slurm_user_id());
+    let (store, outcome) = PolicyStore::open_trusting(path, owners);
     log_reload(&store, outcome);
     *STORE.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(store));
 }
@@ -51,17 +54,29 @@ pub(crate) fn store() -> Arc<PolicyStore> {
     Arc::clone(guard.as_ref().expect("open() sets the store"))
 }
 
+/// What happens to a job that cannot be judged (`on_error`).
+pub(crate) fn on_error() -> OnError {
+    store().on_error()
+}
+
 /// Logs what a reload did.
 pub(crate) fn log_reload(store: &PolicyStore, outcome: Reload) {
-    let kept = if store.current().is_some() {
-        "kept last good policy"
-    } else {
-        "no valid policy is loaded, so every job is rejected until it is fixed"
-    };
     match outcome {
+        // Every submission passes here: nothing to do, and no shared state
+        // touched.
         Reload::Unchanged => {}
         Reload::Loaded => log::info!("loaded policy {}", store.path().display()),
         Reload::Failed(error) => {
+            let kept = match (store.current().is_some(), store.on_error()) {
+                (true, _) => "kept last good policy",
+                (false, OnError::Reject) => {
+                    "no valid policy is loaded, so every job is rejected until it is fixed"
+                }
+                (false, OnError::Accept) => {
+                    "no valid policy is loaded, so every job is accepted unchecked until it \
+                     is fixed (on_error: accept)"
+                }
+            };
             for line in error.to_string().lines() {
                 log::error!("{line}");
             }
