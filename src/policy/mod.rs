@@ -6,6 +6,8 @@
 //! GRES name, so that evaluating a component costs a few hash lookups.
 
 mod file;
+mod lint;
+mod site_option;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,8 +15,10 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
-pub use file::AcceleratorAction;
+pub use file::{AcceleratorAction, OnError};
 use file::{Name, PolicyFile};
+pub use lint::{closest_name, lint, PolicyWarning};
+pub use site_option::{SiteOption, JOB_ENV_PREFIX};
 
 use crate::units::{Megabytes, TimeLimit};
 
@@ -28,6 +32,8 @@ pub struct Policy {
     pub(crate) qos: HashMap<Box<str>, QosLimits>,
     pub(crate) io_first_component_only: bool,
     pub(crate) hetjob: HetjobLimits,
+    pub(crate) options: Vec<SiteOption>,
+    pub(crate) on_error: OnError,
 }
 
 /// The compiled `partitions.<name>` entry.
@@ -141,6 +147,16 @@ impl Policy {
     /// The QOS names the policy has limits for, sorted.
     pub fn qos_names(&self) -> Vec<&str> {
         sorted_keys(&self.qos)
+    }
+
+    /// The site options, in file order.
+    pub fn options(&self) -> &[SiteOption] {
+        &self.options
+    }
+
+    /// What happens to a job that cannot be judged (`on_error`).
+    pub fn on_error(&self) -> OnError {
+        self.on_error
     }
 
     /// The GRES names the policy maps to partitions, sorted.
@@ -344,6 +360,11 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
         );
     }
 
+    let options = sorted_entries(&file.options)
+        .into_iter()
+        .map(|(name, option)| site_option::compile(name, option, &mut problems))
+        .collect();
+
     if file.hetjob.max_components == Some(0) {
         problems.0.push(PolicyError {
             position: None,
@@ -368,6 +389,8 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
             max_components: file.hetjob.max_components,
             max_total_gres: gres_limits(&file.hetjob.max_total_gres),
         },
+        options,
+        on_error: file.on_error,
     })
 }
 
@@ -402,3 +425,6 @@ fn list_or_none(names: &[&str]) -> String {
         names.join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests;

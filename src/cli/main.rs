@@ -1,0 +1,118 @@
+//! `hetpolicy`: check a policy file and judge batch scripts offline, with
+//! the same engine the Slurm plugins run.
+//!
+//! ```text
+//! hetpolicy check [--format text|json] [--deny-warnings] [POLICY]
+//! hetpolicy eval [--policy FILE] [--slurm-conf FILE | --no-slurm-conf]
+//!                [--format text|json] [--strict] SCRIPT [-- SBATCH-ARGS...]
+//! ```
+//!
+//! Exit status: 0 valid / accepted, 1 invalid / rejected, 2 usage errors
+//! (and, for eval, a policy or script that cannot be read).
+
+#![forbid(unsafe_code)]
+
+mod args;
+mod check;
+mod eval;
+mod output;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use args::{Args, UsageError};
+
+const USAGE: &str = "\
+usage: hetpolicy check [--format text|json] [--deny-warnings] [POLICY]
+       hetpolicy eval [--policy FILE] [--slurm-conf FILE | --no-slurm-conf]
+                      [--format text|json] [--strict] SCRIPT [-- SBATCH-ARGS...]
+       hetpolicy --help | --version
+
+check  validates a policy file exactly as the Slurm plugins load it and
+       prints every error as file:line:column with a hint, then warnings for
+       rules that load but are surely wrong. Exit 0 when valid, 1 when not
+       (or with warnings under --deny-warnings), 2 on usage errors.
+       POLICY defaults to hetpolicy.yaml beside $SLURM_CONF (or /etc/slurm).
+
+eval   judges a batch script as `sbatch SBATCH-ARGS SCRIPT` would be judged:
+       it reads the #SBATCH lines, `#SBATCH hetjob` separators, components
+       separated by `:` in SBATCH-ARGS and SBATCH_* variables, applies
+       sbatch's propagation rules, and runs the policy engine on every
+       component. It prints each component's verdict and the exact lines
+       sbatch would print, then hetjob mistakes with their fixes. Exit 0
+       when accepted, 1 when sbatch or slurmctld would refuse it (or, with
+       --strict, when a mistake makes the job unable to run), 2 on usage
+       errors or when the policy or script cannot be read.
+       --policy defaults as for check; slurm.conf ($SLURM_CONF, else
+       /etc/slurm/slurm.conf) is read when present, for partitions, node
+       counts and GRES names.
+";
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let code = match run(&argv) {
+        Ok(code) => code,
+        Err(UsageError(message)) => {
+            let _ = writeln!(std::io::stderr(), "hetpolicy: {message}\n\n{USAGE}");
+            2
+        }
+    };
+    ExitCode::from(code)
+}
+
+fn run(argv: &[String]) -> Result<u8, UsageError> {
+    let mut args = Args::new(argv);
+    let Some(command) = args.next_word() else {
+        return Err(UsageError("a command is needed: check or eval".to_owned()));
+    };
+    match command.as_str() {
+        "check" => check::run(check::Options::parse(&mut args)?),
+        "eval" => eval::run(eval::Options::parse(&mut args)?),
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            Ok(0)
+        }
+        "-V" | "--version" => {
+            println!("hetpolicy {}", env!("CARGO_PKG_VERSION"));
+            Ok(0)
+        }
+        other => Err(UsageError(format!(
+            "unknown command '{other}': use check or eval"
+        ))),
+    }
+}
+
+/// Where slurm.conf is: `$SLURM_CONF`, else /etc/slurm/slurm.conf.
+fn slurm_conf_path() -> PathBuf {
+    std::env::var_os("SLURM_CONF")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from("/etc/slurm/slurm.conf"), PathBuf::from)
+}
+
+/// Where the plugins read the policy: hetpolicy.yaml beside slurm.conf.
+fn default_policy_path() -> PathBuf {
+    slurm_conf_path()
+        .parent()
+        .map_or_else(|| PathBuf::from("/etc/slurm"), PathBuf::from)
+        .join("hetpolicy.yaml")
+}
+
+/// `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+impl Format {
+    fn parse(value: &str) -> Result<Format, UsageError> {
+        match value {
+            "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            other => Err(UsageError(format!(
+                "--format takes text or json, not '{other}'"
+            ))),
+        }
+    }
+}

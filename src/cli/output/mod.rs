@@ -1,0 +1,3 @@
+//! Output formats other than the text reports of check.rs and eval.rs.
+
+pub mod json;

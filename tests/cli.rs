@@ -1,0 +1,516 @@
+//! End-to-end tests of the `hetpolicy` command line tool, offline: the
+//! built binary on real files, checking exit codes and what it prints.
+//! (tests/cli_corpus.rs compares `eval` with the live cluster.)
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::Value;
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The test cluster's slurm.conf (container/cluster writes the same).
+const SLURM_CONF: &str = "ClusterName=hetpolicy\nGresTypes=gpu,qpu\n\
+NodeName=c1 CPUs=8 RealMemory=32000\nNodeName=g1 CPUs=8 RealMemory=32000 Gres=gpu:2\n\
+NodeName=q1 CPUs=8 RealMemory=32000 Gres=qpu:1\n\
+PartitionName=cpu Nodes=c1 Default=YES MaxTime=INFINITE State=UP\n\
+PartitionName=gpu Nodes=g1 MaxTime=INFINITE State=UP\n\
+PartitionName=quantum Nodes=q1 MaxTime=INFINITE State=UP\n";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh directory holding slurm.conf and the reference policy as
+/// hetpolicy.yaml, as on a login node.
+fn site() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "hetpolicy-cli-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    fs::create_dir_all(&dir).expect("create a temp dir");
+    fs::write(dir.join("slurm.conf"), SLURM_CONF).expect("write slurm.conf");
+    fs::copy(
+        Path::new(REPO).join("policy.yaml"),
+        dir.join("hetpolicy.yaml"),
+    )
+    .expect("copy policy.yaml");
+    dir
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs the tool in `dir` with SLURM_CONF pointing there and no SBATCH_*
+/// variables but `env`.
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hetpolicy"));
+    command.args(args).current_dir(dir);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("SBATCH_") || key.starts_with("SLURM_") {
+            command.env_remove(key.as_ref());
+        }
+    }
+    command.env("SLURM_CONF", dir.join("slurm.conf"));
+    command.envs(env.iter().copied());
+    let out = command.output().expect("run hetpolicy");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn json(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{run:?}"))
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    fs::write(&path, text).expect("write a file");
+    path.display().to_string()
+}
+
+// ------------------------------------------------------------------ check
+
+#[test]
+fn check_passes_the_reference_policy() {
+    let dir = site();
+    let policy = Path::new(REPO).join("policy.yaml").display().to_string();
+    let out = run(&dir, &["check", &policy], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("policy.yaml: valid (3 partitions, 3 QOS"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("0 warnings"), "{out:?}");
+    // Without an argument: hetpolicy.yaml beside $SLURM_CONF.
+    let out = run(&dir, &["check"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("{}/hetpolicy.yaml: valid", dir.display())),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn check_reports_an_invalid_key_at_its_line_and_column() {
+    let dir = site();
+    let text = fs::read_to_string(Path::new(REPO).join("policy.yaml"))
+        .unwrap()
+        .replace("    max_gres: {gpu: 1}\n", "    max_gpus: {gpu: 1}\n");
+    let line = text.lines().position(|l| l.contains("max_gpus")).unwrap() + 1;
+    let file = write(&dir, "bad-key.yaml", &text);
+    let out = run(&dir, &["check", &file], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let expected = format!("{file}:{line}:5: error: unknown field `max_gpus`");
+    assert!(out.stdout.contains(&expected), "want {expected}\n{out:?}");
+    assert!(
+        out.stdout.contains("hint: did you mean `max_gres`?"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains(&format!(" {line} |     max_gpus: {{gpu: 1}}")),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("invalid: 1 error"), "{out:?}");
+}
+
+#[test]
+fn check_reports_a_wrong_type_at_its_line_and_column() {
+    let dir = site();
+    let file = write(
+        &dir,
+        "bad-type.yaml",
+        "partitions:\n  cpu:\n    default: true\nqos:\n  long:\n    max_nodes: two\n",
+    );
+    let out = run(&dir, &["check", &file], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("{file}:6:16: error: invalid u32")),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("hint: `max_nodes` takes a whole number"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn check_reports_every_dangling_name_with_a_suggestion() {
+    let dir = site();
+    let file = write(
+        &dir,
+        "dangling.yaml",
+        "partitions:\n  cpu:\n    qos:\n      allowed: [normal, lnog]\n  gpu:\n    qos:\n      allowed: [gpuu]\nqos:\n  normal: {}\n  long: {}\n  gpu: {}\n",
+    );
+    let out = run(&dir, &["check", "--format", "json", &file], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let report = json(&out);
+    assert_eq!(report["valid"], false);
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{report:#}");
+    assert_eq!(
+        (errors[0]["line"].as_u64(), errors[0]["column"].as_u64()),
+        (Some(4), Some(25))
+    );
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("allows QOS 'lnog'"));
+    assert!(
+        errors[0]["hint"]
+            .as_str()
+            .unwrap()
+            .starts_with("did you mean 'long'?"),
+        "{report:#}"
+    );
+    assert_eq!(
+        (errors[1]["line"].as_u64(), errors[1]["column"].as_u64()),
+        (Some(7), Some(17))
+    );
+    assert!(
+        errors[1]["hint"]
+            .as_str()
+            .unwrap()
+            .starts_with("did you mean 'gpu'?"),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn check_warns_about_policies_that_load_but_are_surely_wrong() {
+    let dir = site();
+    let file = write(
+        &dir,
+        "lint.yaml",
+        "partitions:\n  gpu:\n    reserved_for: [gpu]\n    qos:\n      allowed: [gpu, long]\n      default: gpu\naccelerators:\n  gpu:\n    partitions: [gpu, gpu2]\nqos:\n  gpu: {}\n  long:\n    max_gres: {gpu: 0}\noptions:\n  time:\n    help: clashes with sbatch --time\n    required_on:\n      partitions: [gpu]\n",
+    );
+    let out = run(&dir, &["check", &file], &[]);
+    assert_eq!(out.code, 0, "legal, so valid: {out:?}");
+    for expected in [
+        format!("{file}:5:22: warning: partition 'gpu' allows QOS 'long'"),
+        format!("{file}:9:23: warning: accelerators.gpu.partitions names partition 'gpu2'"),
+        format!("{file}:15:3: warning: option 'time' is already an option of sbatch"),
+    ] {
+        assert!(out.stdout.contains(&expected), "want {expected}\n{out:?}");
+    }
+    assert!(
+        out.stdout
+            .contains("valid (1 partition, 2 QOS, 1 accelerator, 1 site option); 3 warnings"),
+        "{out:?}"
+    );
+    let strict = run(&dir, &["check", "--deny-warnings", &file], &[]);
+    assert_eq!(strict.code, 1, "{strict:?}");
+    let report = json(&run(&dir, &["check", "--format=json", &file], &[]));
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["warnings"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn check_unreadable_and_usage_errors() {
+    let dir = site();
+    let out = run(&dir, &["check", "/nonexistent/policy.yaml"], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains("cannot read the policy file"),
+        "{out:?}"
+    );
+    for args in [
+        &[][..],
+        &["frobnicate"][..],
+        &["check", "--colour"][..],
+        &["check", "a.yaml", "b.yaml"][..],
+        &["check", "--format", "xml", "a.yaml"][..],
+        &["eval"][..],
+        &["eval", "--policy"][..],
+    ] {
+        let out = run(&dir, args, &[]);
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(out.stderr.contains("usage: hetpolicy check"), "{out:?}");
+    }
+    let help = run(&dir, &["--help"], &[]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("hetpolicy eval"));
+}
+
+// ------------------------------------------------------------------- eval
+
+const SEED_000: &str = "#!/bin/bash
+#SBATCH --job-name=hetero_example
+#SBATCH --partition=cpu
+#SBATCH --ntasks=2
+#SBATCH --cpus-per-task=4
+#SBATCH --mem=8G
+#SBATCH hetjob
+#SBATCH --partition=gpu
+#SBATCH --gres=gpu:1
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task=2
+#SBATCH --mem=16G
+
+echo \"This is component $SLURM_HET_GROUP_ID of the heterogeneous job\"
+if [ \"$SLURM_HET_GROUP_ID\" -eq 0 ]; then
+    echo \"Running CPU-only component\"
+else
+    echo \"Running GPU component\"
+fi
+";
+
+fn finding<'v>(report: &'v Value, kind: &str) -> &'v Value {
+    report["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["kind"] == kind))
+        .unwrap_or_else(|| panic!("no {kind} finding in {report:#}"))
+}
+
+#[test]
+fn eval_accepts_seed_000_and_reports_the_het_group_id_branch_with_its_fix() {
+    let dir = site();
+    let script = write(&dir, "seed000.sh", SEED_000);
+    let out = run(&dir, &["eval", &script], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    for expected in [
+        "a hetjob of 2 components",
+        "hetjob component 1",
+        "partition  gpu  (line 8)",
+        "qos        gpu  (the partition's default, set by the policy)",
+        "time       2-00:00:00  (the QOS's max_time, set by the policy)",
+        "Submitted batch job <id>",
+        "seed000.sh:14: error: the batch script branches on SLURM_HET_GROUP_ID",
+        "fix: start each component's work as a step on that component instead: srun --het-group=0",
+        "verdict: ACCEPTED",
+    ] {
+        assert!(out.stdout.contains(expected), "want {expected}\n{out:?}");
+    }
+    let strict = run(&dir, &["eval", "--strict", &script], &[]);
+    assert_eq!(
+        strict.code, 1,
+        "--strict fails on an error finding: {strict:?}"
+    );
+}
+
+#[test]
+fn eval_prints_the_lines_sbatch_would_print_and_fails_on_a_rejection() {
+    let dir = site();
+    let script = write(
+        &dir,
+        "cpu-gpu.sh",
+        "#!/bin/bash\n#SBATCH -p cpu\n#SBATCH hetjob\n#SBATCH -p cpu --gres=gpu:1\nsrun true\n",
+    );
+    let out = run(&dir, &["eval", &script], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains(
+        "  sbatch: error: 1: hetjob component 1 requests gpu:1 on partition cpu; gpu components must use --partition=gpu (policy: accelerators.gpu)\n  sbatch: error: Batch job submission failed: Invalid partition name specified\n"
+    ), "{out:?}");
+    assert!(
+        out.stdout.contains(
+            "verdict: REJECTED (ESLURM_INVALID_PARTITION_NAME: Invalid partition name specified)"
+        ),
+        "{out:?}"
+    );
+    let report = json(&run(&dir, &["eval", "--format", "json", &script], &[]));
+    assert_eq!(report["verdict"], "rejected");
+    assert_eq!(report["error"]["name"], "ESLURM_INVALID_PARTITION_NAME");
+    assert_eq!(report["components"][0]["verdict"], "accepted");
+    assert_eq!(report["components"][1]["verdict"], "rejected");
+}
+
+#[test]
+fn eval_reads_colon_components_and_sbatch_variables() {
+    let dir = site();
+    let script = write(&dir, "plain.sh", "#!/bin/bash\nsrun true\n");
+    let out = run(
+        &dir,
+        &[
+            "eval",
+            "--format",
+            "json",
+            &script,
+            "--",
+            "-n",
+            "2",
+            ":",
+            "-p",
+            "gpu",
+            "--gpus-per-task=1",
+            "-n",
+            "2",
+            ":",
+            "--gres=qpu:1",
+            "-p",
+            "quantum",
+        ],
+        &[
+            ("SBATCH_QOS", "normal"),
+            ("SBATCH_TIMELIMIT", "1:30:00"),
+            ("SBATCH_OUTPUT", "job.out"),
+        ],
+    );
+    let report = json(&out);
+    let components = report["components"].as_array().unwrap();
+    assert_eq!(components.len(), 3, "{report:#}");
+    for c in components {
+        assert_eq!(c["request"]["qos"], "normal");
+        assert_eq!(c["request"]["time_limit"], "01:30:00");
+        assert_eq!(
+            c["request"]["std_out"],
+            format!("{}/job.out", dir.canonicalize().unwrap().display())
+        );
+    }
+    assert_eq!(components[1]["request"]["tres_per_task"], "gres:gpu:1");
+    assert_eq!(
+        components[0]["request"]["origins"]["qos"]["variable"],
+        "SBATCH_QOS"
+    );
+    // The gpu component asks for 2 GPUs with QOS normal (1 allowed).
+    assert_eq!(report["verdict"], "rejected");
+    assert_eq!(
+        report["stderr"][0],
+        "sbatch: error: 1: hetjob component 1 requests 2 gpu with QOS normal; QOS normal allows at most 1 gpu per component: request at most 1, or use --qos=gpu (policy: qos.normal.max_gres.gpu)"
+    );
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn eval_reports_het_group_in_sbatch_lines_with_the_header_meant() {
+    let dir = site();
+    let script = write(
+        &dir,
+        "seed004.sh",
+        "#!/bin/bash\n#SBATCH hetjob\n#SBATCH --het-group=1 --nodes=1 --cpus-per-task=8 --gpus=0\n#SBATCH --het-group=2 --nodes=4 --gpus-per-node=4\n\nsrun --het-group=1 prep-data.sh\nsrun --het-group=2 train-model.sh\n",
+    );
+    let out = run(&dir, &["eval", &script], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    for expected in [
+        "  sbatch: unrecognized option '--het-group=1'\n  Try \"sbatch --help\" for more information\n",
+        "seed004.sh:3: error: --het-group in #SBATCH (lines 3, 4)",
+        "      #SBATCH --nodes=1 --cpus-per-task=8 --gpus=0\n      #SBATCH hetjob\n      #SBATCH --nodes=4 --gpus-per-node=4\n",
+        "--het-group=1 becomes 0 and --het-group=2 becomes 1",
+        "verdict: REFUSED by sbatch before submitting",
+    ] {
+        assert!(out.stdout.contains(expected), "want {expected}\n{out:?}");
+    }
+}
+
+#[test]
+fn eval_reports_array_hetjobs_output_on_later_components_and_oversized_components() {
+    let dir = site();
+    let array = write(
+        &dir,
+        "array.sh",
+        "#!/bin/bash\n#SBATCH --array=1-4 -p cpu\n#SBATCH hetjob\n#SBATCH -p cpu\nsrun true\n",
+    );
+    let report = json(&run(&dir, &["eval", "--format", "json", &array], &[]));
+    assert_eq!(
+        report["stderr"][0],
+        "sbatch: error: Batch job submission failed: Invalid job array specification"
+    );
+    let f = finding(&report, "array_with_hetjob");
+    assert_eq!(f["line"], 2);
+    assert!(f["fix"].as_str().unwrap().contains("drop --array"), "{f:#}");
+
+    let output = write(&dir, "output.sh", "#!/bin/bash\n#SBATCH -p cpu\n#SBATCH hetjob\n#SBATCH -p gpu --gres=gpu:1 -o gpu.out\nsrun true\n");
+    let report = json(&run(&dir, &["eval", "--format", "json", &output], &[]));
+    assert_eq!(report["verdict"], "rejected");
+    let f = finding(&report, "output_on_later_component");
+    assert_eq!(
+        (f["component"].as_u64(), f["line"].as_u64()),
+        (Some(1), Some(4))
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("give --output on the first component only"),
+        "{f:#}"
+    );
+
+    let nodes = write(
+        &dir,
+        "nodes.sh",
+        "#!/bin/bash\n#SBATCH -p cpu -N 2\nsrun true\n",
+    );
+    let out = run(&dir, &["eval", &nodes], &[]);
+    assert_eq!(out.code, 0, "Slurm accepts it: {out:?}");
+    assert!(
+        out.stdout.contains(
+            "error: component 0 asks for 2 nodes, but partition cpu can give a job at most 1"
+        ),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains("fix: use --nodes=1 or fewer on cpu"),
+        "{out:?}"
+    );
+    // Without slurm.conf eval cannot know the partition's size.
+    let out = run(&dir, &["eval", "--no-slurm-conf", &nodes], &[]);
+    assert!(!out.stdout.contains("asks for 2 nodes"), "{out:?}");
+}
+
+#[test]
+fn eval_reports_site_option_refusals_as_the_spank_plugin_prints_them() {
+    let dir = site();
+    let fs = fs::read_to_string(dir.join("slurm.conf")).unwrap();
+    fs::write(
+        dir.join("slurm.conf"),
+        format!("{fs}PlugStackConfig={}/plugstack.conf\n", dir.display()),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("plugstack.conf"),
+        "required /usr/lib/slurm/spank_hetpolicy.so policy=/etc/x.yaml\n",
+    )
+    .unwrap();
+    let script = write(
+        &dir,
+        "qpu.sh",
+        "#!/bin/bash\n#SBATCH -p quantum --gres=qpu:1 --qpu=ibm_nowhere\nsrun true\n",
+    );
+    let out = run(&dir, &["eval", "--format", "json", &script], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let report = json(&out);
+    assert_eq!(report["verdict"], "refused");
+    assert_eq!(report["refused_by"], "spank_plugin");
+    assert_eq!(
+        report["stderr"],
+        serde_json::json!([
+            "sbatch: error: hetpolicy: job sets --qpu=ibm_nowhere, which is not allowed; use one of: ibm_fez, ibm_torino (policy: options.qpu.values)",
+            "sbatch: error: spank: required plugin /usr/lib/slurm/spank_hetpolicy.so: init_post_opt() failed with rc=-1",
+            "sbatch: error: Plugin stack post-option processing failed",
+        ])
+    );
+}
+
+#[test]
+fn eval_cannot_judge_without_a_loadable_policy_or_a_script() {
+    let dir = site();
+    let script = write(&dir, "plain.sh", "#!/bin/bash\nsrun true\n");
+    let broken = write(&dir, "broken.yaml", "partitions: [\n");
+    let out = run(&dir, &["eval", "--policy", &broken, &script], &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("the policy does not load"), "{out:?}");
+    let out = run(&dir, &["eval", "/nonexistent/job.sh"], &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("cannot read the script"), "{out:?}");
+}
