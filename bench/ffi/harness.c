@@ -1,0 +1,422 @@
+/*
+ * bench/ffi/harness.c: the exact cost of job_submit_hetpolicy.so's
+ * job_submit(), measured in-process.
+ *
+ * The harness loads the plugin the way slurmctld does: dlopen(RTLD_LAZY)
+ * into a process linked with libslurmfull, so Slurm's allocator
+ * (slurm_xstrdup, slurm_xfree), its log functions and the slurm_conf
+ * global are there for the plugin to find with dlsym. It checks
+ * plugin_type and plugin_version, calls init(), then calls job_submit() in
+ * a loop on job_desc_msg_t values built with slurm_init_job_desc_msg() and
+ * slurm_xstrdup'd strings, as slurmctld receives them from sbatch, and
+ * prints the time per call for accepted and rejected components.
+ *
+ * Each scenario is one submission: a plain job, or the components of a
+ * hetjob in order (het_job_offset 0..N-1). After each call the fields the
+ * plugin may set on accept (partition, qos, time_limit) are reset and
+ * err_msg is freed, so every iteration sees the same input. The loop's own
+ * cost (the same loop around an empty job_submit) is measured and
+ * subtracted.
+ *
+ * The plugin finds its policy as in slurmctld: hetpolicy.yaml beside
+ * slurm.conf, here through $SLURM_CONF (bench/ffi/run sets it).
+ * Rejections are logged at info level, as slurmctld logs them: Slurm's log
+ * goes to stderr, which --log redirects to a file (default /dev/null).
+ *
+ * Usage: harness [--quick] [--threads N] [--log FILE] [--only TEXT]
+ *                [--iterations N] PLUGIN.so
+ *   --quick     shorter runs (a smoke test)
+ *   --threads N N threads call job_submit at once (23.02+ does that)
+ *   --log FILE  where Slurm's log (stderr) goes
+ *   --only TEXT time only the submissions whose name contains TEXT
+ *   --iterations N  N submissions per repetition instead of ~100 ms worth
+ *               (for counting allocations, e.g. under valgrind)
+ * Built and run by bench/ffi/run.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+#include <slurm/slurm_version.h>
+
+/* Slurm's allocator, exported by libslurmfull (src/common/xstring.h and
+ * xmalloc.h are not installed headers). */
+extern char *slurm_xstrdup(const char *str);
+extern void slurm_xfree(void **item);
+
+typedef int (*job_submit_fn)(job_desc_msg_t *, uint32_t, char **);
+typedef int (*init_fn)(void);
+
+/* One component, as sbatch sends it. NULL/0 fields stay unset. */
+typedef struct {
+	const char *partition;
+	const char *qos;
+	const char *tres_per_job;
+	const char *tres_per_node;
+	const char *tres_per_task;
+	uint32_t min_nodes;
+	uint32_t num_tasks;
+	uint16_t cpus_per_task;
+	uint64_t pn_min_memory; /* MB; | MEM_PER_CPU for --mem-per-cpu */
+	uint32_t time_limit;    /* minutes; 0 = not given (NO_VAL) */
+	const char *std_out;
+	const char *std_err;
+} comp_spec_t;
+
+/* One submission: a plain job (hetjob == 0) or a hetjob's components. */
+typedef struct {
+	const char *name;
+	int accepted; /* expected verdict of the whole submission */
+	int hetjob;
+	int ncomp;
+	comp_spec_t comp[4];
+} scenario_t;
+
+#define MB_PER_CPU(mb) ((uint64_t)(mb) | MEM_PER_CPU)
+
+/* Realistic submissions against the reference policy.yaml. */
+static const scenario_t SCENARIOS[] = {
+	{ "plain cpu job, default QOS and time set", 1, 0, 1,
+	  { { .partition = "cpu", .num_tasks = 2, .cpus_per_task = 4,
+	      .pn_min_memory = 8192,
+	      .std_out = "/home/alice/runs/slurm-%j.out" } } },
+	{ "plain gpu job, QOS and time given", 1, 0, 1,
+	  { { .partition = "gpu", .qos = "gpu", .tres_per_node = "gres:gpu:1",
+	      .num_tasks = 1, .cpus_per_task = 8, .time_limit = 240,
+	      .pn_min_memory = MB_PER_CPU(2048),
+	      .std_out = "/home/alice/runs/train.out" } } },
+	{ "plain gpu job, routed to gpu", 1, 0, 1,
+	  { { .tres_per_job = "gres:gpu:1", .num_tasks = 1, .time_limit = 60 } } },
+	{ "hetjob cpu + gpu (seed 000)", 1, 1, 2,
+	  { { .partition = "cpu", .num_tasks = 2, .cpus_per_task = 4,
+	      .pn_min_memory = 8192, .std_out = "/home/alice/runs/het.out" },
+	    { .partition = "gpu", .tres_per_node = "gres:gpu:1", .num_tasks = 1,
+	      .cpus_per_task = 2, .pn_min_memory = 16384,
+	      .std_out = "/home/alice/runs/het.out" } } },
+	{ "hetjob of 4 components", 1, 1, 4,
+	  { { .partition = "cpu", .num_tasks = 4, .time_limit = 120,
+	      .std_out = "/home/alice/runs/four.out" },
+	    { .partition = "gpu", .tres_per_node = "gres:gpu:1", .time_limit = 120,
+	      .std_out = "/home/alice/runs/four.out" },
+	    { .partition = "cpu", .qos = "long", .min_nodes = 1, .time_limit = 4000,
+	      .std_out = "/home/alice/runs/four.out" },
+	    { .tres_per_task = "gres:gpu:1", .num_tasks = 1, .time_limit = 120,
+	      .std_out = "/home/alice/runs/four.out" } } },
+	{ "rejected: gpu requested on cpu", 0, 0, 1,
+	  { { .partition = "cpu", .tres_per_node = "gres:gpu:1", .num_tasks = 1 } } },
+	{ "rejected: QOS over its time limit", 0, 0, 1,
+	  { { .partition = "cpu", .qos = "normal", .time_limit = 3 * 1440 } } },
+	{ "rejected: hetjob component 1 with its own --output", 0, 1, 2,
+	  { { .partition = "cpu", .std_out = "/home/alice/a.out" },
+	    { .partition = "cpu", .std_out = "/home/alice/b.out" } } },
+};
+#define NSCENARIOS (sizeof(SCENARIOS) / sizeof(SCENARIOS[0]))
+
+static job_submit_fn plugin_job_submit;
+static int quick;
+static const char *only;
+static long fixed_iterations;
+
+static char *dup_or_null(const char *s)
+{
+	return s ? slurm_xstrdup(s) : NULL;
+}
+
+static void build(job_desc_msg_t *d, const comp_spec_t *c, int hetjob, int k)
+{
+	slurm_init_job_desc_msg(d);
+	d->partition = dup_or_null(c->partition);
+	d->qos = dup_or_null(c->qos);
+	d->tres_per_job = dup_or_null(c->tres_per_job);
+	d->tres_per_node = dup_or_null(c->tres_per_node);
+	d->tres_per_task = dup_or_null(c->tres_per_task);
+	if (c->min_nodes)
+		d->min_nodes = c->min_nodes;
+	if (c->num_tasks)
+		d->num_tasks = c->num_tasks;
+	if (c->cpus_per_task)
+		d->cpus_per_task = c->cpus_per_task;
+	if (c->pn_min_memory)
+		d->pn_min_memory = c->pn_min_memory;
+	d->time_limit = c->time_limit ? c->time_limit : NO_VAL;
+	d->std_out = dup_or_null(c->std_out);
+	d->std_err = dup_or_null(c->std_err);
+	d->std_in = slurm_xstrdup("/dev/null"); /* what sbatch sends */
+	d->work_dir = slurm_xstrdup("/home/alice/runs");
+	d->name = slurm_xstrdup("bench");
+	d->user_id = 1000;
+	d->group_id = 1000;
+	d->het_job_offset = hetjob ? (uint32_t)k : NO_VAL;
+}
+
+/* Undoes what job_submit may have set on accept. */
+static void reset(job_desc_msg_t *d, const comp_spec_t *c)
+{
+	if (!c->partition && d->partition)
+		slurm_xfree((void **)&d->partition);
+	if (!c->qos && d->qos)
+		slurm_xfree((void **)&d->qos);
+	d->time_limit = c->time_limit ? c->time_limit : NO_VAL;
+}
+
+static void release(job_desc_msg_t *d)
+{
+	void **fields[] = {
+		(void **)&d->partition, (void **)&d->qos,
+		(void **)&d->tres_per_job, (void **)&d->tres_per_node,
+		(void **)&d->tres_per_task, (void **)&d->std_out,
+		(void **)&d->std_err, (void **)&d->std_in,
+		(void **)&d->work_dir, (void **)&d->name,
+	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		slurm_xfree(fields[i]);
+}
+
+/* The loop around an empty job_submit: what the harness itself costs. */
+static int empty_job_submit(job_desc_msg_t *d, uint32_t uid, char **err)
+{
+	(void)uid;
+	(void)err;
+	__asm__ __volatile__("" : : "r"(d) : "memory");
+	return SLURM_SUCCESS;
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Submits scenario `s` `iters` times with `fn`; returns ns per submission.
+ * Dies if a verdict differs from the expected one. */
+static double run(const scenario_t *s, job_desc_msg_t *descs, long iters,
+		  job_submit_fn fn)
+{
+	double t0 = now_ns();
+	for (long i = 0; i < iters; i++) {
+		for (int k = 0; k < s->ncomp; k++) {
+			char *err = NULL;
+			int rc = fn(&descs[k], 1000, &err);
+			if (err)
+				slurm_xfree((void **)&err);
+			reset(&descs[k], &s->comp[k]);
+			if (rc != SLURM_SUCCESS) {
+				if (s->accepted) {
+					fprintf(stdout, "harness: error: %s: component %d rejected (rc %d)\n",
+						s->name, k, rc);
+					exit(1);
+				}
+				break; /* slurmctld stops at the first rejection */
+			}
+		}
+	}
+	return (now_ns() - t0) / (double)iters;
+}
+
+/* Calls the plugin job_submit() once per component and prints the verdict
+ * and message: the harness checks its input before timing anything. */
+static void check_verdicts(void)
+{
+	for (size_t i = 0; i < NSCENARIOS; i++) {
+		const scenario_t *s = &SCENARIOS[i];
+		job_desc_msg_t descs[4];
+		int rejected = 0;
+		for (int k = 0; k < s->ncomp; k++)
+			build(&descs[k], &s->comp[k], s->hetjob, k);
+		for (int k = 0; k < s->ncomp && !rejected; k++) {
+			char *err = NULL;
+			int rc = plugin_job_submit(&descs[k], 1000, &err);
+			if (rc != SLURM_SUCCESS) {
+				rejected = 1;
+				printf("  %-50s component %d: rc %d: %s\n", s->name, k, rc,
+				       err ? err : "(no message)");
+			}
+			if (err)
+				slurm_xfree((void **)&err);
+		}
+		if (rejected == s->accepted) {
+			printf("harness: error: %s: expected %s\n", s->name,
+			       s->accepted ? "accept" : "reject");
+			exit(1);
+		}
+		for (int k = 0; k < s->ncomp; k++)
+			release(&descs[k]);
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+typedef struct {
+	const scenario_t *s;
+	int reps;
+	double target_ns; /* time per repetition */
+	double median;    /* ns per submission, loop cost subtracted */
+	double min;
+} measure_t;
+
+static void *measure(void *arg)
+{
+	measure_t *m = arg;
+	const scenario_t *s = m->s;
+	job_desc_msg_t descs[4];
+	double plugin[32], empty[32];
+	for (int k = 0; k < s->ncomp; k++)
+		build(&descs[k], &s->comp[k], s->hetjob, k);
+	/* Warm up (the first call of a thread sets up its state), then size
+	 * the loop to about target_ns per repetition. */
+	double per = run(s, descs, quick ? 200 : 2000, plugin_job_submit);
+	long iters = (long)(m->target_ns / (per > 1 ? per : 1));
+	if (iters < 100)
+		iters = 100;
+	if (fixed_iterations)
+		iters = fixed_iterations;
+	for (int r = 0; r < m->reps; r++) {
+		empty[r] = run(s, descs, iters, empty_job_submit);
+		plugin[r] = run(s, descs, iters, plugin_job_submit);
+	}
+	qsort(plugin, m->reps, sizeof(double), cmp_double);
+	qsort(empty, m->reps, sizeof(double), cmp_double);
+	m->median = plugin[m->reps / 2] - empty[m->reps / 2];
+	m->min = plugin[0] - empty[0];
+	for (int k = 0; k < s->ncomp; k++)
+		release(&descs[k]);
+	return NULL;
+}
+
+static void usage(void)
+{
+	fprintf(stdout, "usage: harness [--quick] [--threads N] [--log FILE] [--only TEXT] [--iterations N] PLUGIN.so\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL, *logfile = "/dev/null";
+	int threads = 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--quick"))
+			quick = 1;
+		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+			threads = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--log") && i + 1 < argc)
+			logfile = argv[++i];
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only = argv[++i];
+		else if (!strcmp(argv[i], "--iterations") && i + 1 < argc)
+			fixed_iterations = atol(argv[++i]);
+		else if (argv[i][0] == '-' || path)
+			usage();
+		else
+			path = argv[i];
+	}
+	if (!path || threads < 1 || threads > 64 || fixed_iterations < 0)
+		usage();
+	if (!getenv("SLURM_CONF")) {
+		fprintf(stdout, "harness: error: set SLURM_CONF; the plugin reads hetpolicy.yaml beside it\n");
+		return 1;
+	}
+
+	/* Slurm logs to stderr in a process without log_init (info level). */
+	int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) {
+		fprintf(stdout, "harness: error: %s: %s\n", logfile, strerror(errno));
+		return 1;
+	}
+	close(fd);
+
+	void *plugin = dlopen(path, RTLD_LAZY);
+	if (!plugin) {
+		fprintf(stdout, "harness: error: dlopen: %s\n", dlerror());
+		return 1;
+	}
+	const char *type = dlsym(plugin, "plugin_type");
+	const uint32_t *version = dlsym(plugin, "plugin_version");
+	init_fn init = (init_fn)dlsym(plugin, "init");
+	init_fn fini = (init_fn)dlsym(plugin, "fini");
+	plugin_job_submit = (job_submit_fn)dlsym(plugin, "job_submit");
+	if (!type || strcmp(type, "job_submit/hetpolicy") || !version ||
+	    *version != SLURM_VERSION_NUMBER || !init || !plugin_job_submit) {
+		fprintf(stdout, "harness: error: %s is not job_submit/hetpolicy for Slurm %d.%02d.%d\n",
+			path, SLURM_VERSION_MAJOR(SLURM_VERSION_NUMBER),
+			SLURM_VERSION_MINOR(SLURM_VERSION_NUMBER),
+			SLURM_VERSION_MICRO(SLURM_VERSION_NUMBER));
+		return 1;
+	}
+	if (init() != SLURM_SUCCESS) {
+		fprintf(stdout, "harness: error: init() failed\n");
+		return 1;
+	}
+
+	printf("job_submit/hetpolicy in-process, Slurm %d.%02d.%d, SLURM_CONF=%s\n",
+	       SLURM_VERSION_MAJOR(SLURM_VERSION_NUMBER),
+	       SLURM_VERSION_MINOR(SLURM_VERSION_NUMBER),
+	       SLURM_VERSION_MICRO(SLURM_VERSION_NUMBER), getenv("SLURM_CONF"));
+	printf("verdicts:\n");
+	check_verdicts();
+
+	int reps = quick ? 3 : 9;
+	double target = quick ? 2e7 : 1e8;
+	printf("\n%d thread(s), %d repetitions of ~%.0f ms each; loop cost subtracted\n",
+	       threads, reps, target / 1e6);
+	printf("%-52s %8s %6s %12s %12s %12s\n", "submission", "verdict", "calls",
+	       "ns/call", "min ns/call", "ns/submit");
+	double acc_sum = 0, rej_sum = 0;
+	int acc_n = 0, rej_n = 0;
+	for (size_t i = 0; i < NSCENARIOS; i++) {
+		const scenario_t *s = &SCENARIOS[i];
+		if (only && !strstr(s->name, only))
+			continue;
+		measure_t m[64];
+		pthread_t tid[64];
+		for (int t = 0; t < threads; t++) {
+			m[t] = (measure_t){ .s = s, .reps = reps, .target_ns = target };
+			if (pthread_create(&tid[t], NULL, measure, &m[t])) {
+				fprintf(stdout, "harness: error: pthread_create\n");
+				return 1;
+			}
+		}
+		double median = 0, min = 1e18;
+		for (int t = 0; t < threads; t++) {
+			pthread_join(tid[t], NULL);
+			median += m[t].median / threads;
+			if (m[t].min < min)
+				min = m[t].min;
+		}
+		/* In every rejected scenario the last component is the one
+		 * rejected, so each scenario makes ncomp calls. */
+		int calls = s->ncomp;
+		printf("%-52s %8s %6d %12.0f %12.0f %12.0f\n", s->name,
+		       s->accepted ? "accept" : "reject", calls, median / calls,
+		       min / calls, median);
+		if (s->accepted) {
+			acc_sum += median / calls;
+			acc_n++;
+		} else {
+			rej_sum += median / calls;
+			rej_n++;
+		}
+	}
+	if (acc_n)
+		printf("\nmean ns per call: accepted %.0f", acc_sum / acc_n);
+	if (rej_n)
+		printf("%s rejected %.0f", acc_n ? "," : "\nmean ns per call:", rej_sum / rej_n);
+	printf("\n");
+	if (fini)
+		fini();
+	return 0;
+}
