@@ -6,9 +6,13 @@
 //! - [`engine`]: evaluates one component against a policy (safe Rust, no
 //!   Slurm types);
 //! - [`gres`] and [`units`]: Slurm's GRES, time and memory notations;
+//! - [`script`]: a batch script and sbatch command line as slurmctld will
+//!   see them (the `hetpolicy eval` command);
 //! - [`store`]: the current policy, reloaded when its file changes;
-//! - `submit` (private): the job_submit plugin's C entry points, built on the
-//!   private `slurm` module, the only code that touches Slurm's C world.
+//! - [`trust`]: who may own and write the policy file;
+//! - `submit` (private): the job_submit plugin's C entry points;
+//! - `spank` (private, feature `spank`): the SPANK plugin's entry points;
+//! - `slurm` (private): the only other code that touches Slurm's C world.
 
 #![warn(missing_docs)]
 
@@ -21,9 +25,18 @@ pub mod gres;
 #[forbid(unsafe_code)]
 pub mod policy;
 #[forbid(unsafe_code)]
+pub mod script;
+#[forbid(unsafe_code)]
 pub mod store;
+#[forbid(unsafe_code)]
+pub mod trust;
 #[forbid(unsafe_code)]
 pub mod units;
 
 mod slurm;
+// One crate, two plugins: the default build is job_submit_hetpolicy.so, the
+// `spank` feature builds spank_hetpolicy.so (each has its own plugin_type).
+#[cfg(feature = "spank")]
+mod spank;
+#[cfg(not(feature = "spank"))]
 mod submit;

@@ -86,7 +86,9 @@ fn edits_apply_live_and_broken_edits_keep_the_last_good_policy() {
     );
     scancel(c, &out);
 
-    drop(guard);
+    // Back to the reference policy, still holding the guard: the other
+    // test of this file restarts slurmctld once it gets the lock.
+    c.restore_policy();
     sleep(SETTLE);
     let out = c.sbatch(GPU_ON_CPU, None);
     assert_eq!(out.code, 1, "the reference policy is back:\n{out:?}");
@@ -96,6 +98,7 @@ fn edits_apply_live_and_broken_edits_keep_the_last_good_policy() {
         offset,
         &["unknown field `max_gpus`", "kept last good policy"],
     );
+    drop(guard);
 }
 
 #[test]

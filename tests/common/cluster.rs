@@ -276,6 +276,59 @@ impl Cluster {
             .unwrap_or_else(|e| panic!("bad pid {text:?} in {}: {e}", path.display()))
     }
 
+    /// The Slurm release slurmctld reports (`SLURM_VERSION` of `scontrol
+    /// show config`), as (major, minor, micro): (22, 5, 8) on Debian 12,
+    /// (24, 11, 5) on Debian 13 (container/trixie). For expectations that
+    /// really differ between releases.
+    pub fn slurm_release(&self) -> (u32, u32, u32) {
+        static RELEASE: OnceLock<(u32, u32, u32)> = OnceLock::new();
+        *RELEASE.get_or_init(|| {
+            let out = self.run("scontrol", &["show", "config"]);
+            assert!(out.success(), "scontrol show config failed:\n{out:?}");
+            out.stdout
+                .lines()
+                .find_map(|line| {
+                    let (key, value) = line.split_once('=')?;
+                    (key.trim() == "SLURM_VERSION").then(|| parse_release(value.trim()))?
+                })
+                .unwrap_or_else(|| panic!("no SLURM_VERSION in scontrol show config:\n{out:?}"))
+        })
+    }
+
+    /// slurmctld's pid after an `scontrol reconfigure` that `before` had
+    /// answered, checking what the release does: up to 23.02 the same
+    /// process reads its configuration again; since 23.11 it starts a new
+    /// slurmctld that takes over (a new pid, written to the pid file).
+    pub fn slurmctld_pid_after_reconfigure(&self, before: u32) -> u32 {
+        if self.slurm_release() < (23, 11, 0) {
+            let now = self.slurmctld_pid();
+            assert_eq!(
+                now, before,
+                "slurmctld before 23.11 keeps its pid on reconfigure"
+            );
+            return now;
+        }
+        let path = self.dir.join("run").join("slurmctld.pid");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // The new process rewrites the pid file: it may be empty a moment.
+            let now = fs::read_to_string(&path)
+                .ok()
+                .and_then(|text| text.trim().parse::<u32>().ok());
+            if let Some(now) = now.filter(|now| *now != before) {
+                if self.run("scontrol", &["ping"]).stdout.contains("is UP") {
+                    return now;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "slurmctld 23.11+ should hand over to a new process on reconfigure; pid {before} \
+                 is still the one in the pid file"
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The current size of slurmctld's log: an offset for [`Cluster::log_since`].
     pub fn log_len(&self) -> u64 {
         fs::metadata(self.log_path()).map(|m| m.len()).unwrap_or(0)
@@ -350,7 +403,7 @@ impl Drop for PolicyGuard<'_> {
 /// Asserts that slurmctld survived the test: the same pid still runs (not
 /// a zombie) and answers `scontrol ping`, and its log since `log_offset`
 /// has no line with both "job_submit/hetpolicy" and "error", and no
-/// "fatal" (all case-insensitive).
+/// "fatal:" (all case-insensitive), and that no node is drained.
 pub fn assert_controller_healthy(c: &Cluster, pid_before: u32, log_offset: u64) {
     assert_controller_healthy_allowing(c, pid_before, log_offset, &[]);
 }
@@ -378,6 +431,11 @@ pub fn assert_controller_healthy_allowing(
         matches!(state, Some(s) if s != "Z" && s != "X"),
         "slurmctld (pid {pid_before}) is gone (state {state:?}); its log:\n{log}"
     );
+    let nodes = c.run("sinfo", &["-h", "-N", "-o", "%N %T"]);
+    assert!(
+        !nodes.stdout.is_empty() && !nodes.stdout.contains("drain"),
+        "a node is drained (a plugin failure on a node drains it):\n{nodes:?}"
+    );
     let ping = c.run("scontrol", &["ping"]);
     assert!(
         ping.stdout.contains("is UP"),
@@ -387,7 +445,7 @@ pub fn assert_controller_healthy_allowing(
         .lines()
         .filter(|line| {
             let l = line.to_ascii_lowercase();
-            ((l.contains("job_submit/hetpolicy") && l.contains("error")) || l.contains("fatal"))
+            ((l.contains("job_submit/hetpolicy") && l.contains("error")) || l.contains("fatal:"))
                 && !expected.iter().any(|e| line.contains(e))
         })
         .collect();
@@ -396,6 +454,12 @@ pub fn assert_controller_healthy_allowing(
         "slurmctld logged errors during the test:\n{}",
         bad.join("\n")
     );
+}
+
+/// "24.11.5" (or "22.05.8") as (24, 11, 5).
+fn parse_release(text: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = text.split('.').map(|part| part.parse::<u32>().ok());
+    Some((parts.next()??, parts.next()??, parts.next()??))
 }
 
 /// A name unique across processes and threads: pid, time and a counter.
