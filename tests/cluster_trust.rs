@@ -140,12 +140,12 @@ fn untrusted_policy_files_are_refused_and_the_last_good_policy_stays() {
 #[test]
 fn on_error_accept_lets_a_controller_without_a_valid_policy_accept_jobs() {
     let c = cluster::ensure_up();
-    let reference = reference(c);
+    let reference_text = reference(c);
     assert!(
-        reference.contains("\non_error: reject\n"),
+        reference_text.contains("\non_error: reject\n"),
         "policy.yaml sets on_error"
     );
-    let broken = reference
+    let broken = reference_text
         .replacen("\non_error: reject\n", "\non_error: accept\n", 1)
         .replacen("    max_gres: {gpu: 1}\n", "    max_gpus: 1\n", 1);
     let guard = c.with_policy(&broken);
