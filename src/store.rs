@@ -16,8 +16,10 @@
 //!
 //! A file written in place (truncated, then written) can be seen half
 //! written. The store reads a changed file only once its change time is
-//! [`SETTLE`] old, and throws a read away when the file changed while it
-//! was read; the next check tries again. Renaming a complete file over the
+//! [`SETTLE`] old ([`EMPTY_SETTLE`] for an empty file: the truncation is
+//! done, the write may be late on a loaded machine), and throws a read
+//! away when the file changed while it was read; the next check tries
+//! again. Renaming a complete file over the
 //! policy (what editors and `install` do) is always safe.
 
 use std::fs::File;
@@ -37,6 +39,11 @@ pub const CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 /// How long a changed file must stay unchanged before it is read.
 pub const SETTLE: Duration = Duration::from_millis(100);
+
+/// How long an empty file must stay empty before it is read (and reported
+/// as empty): `open(O_TRUNC)` and the `write` that follows are two steps,
+/// and a busy controller host can put more than [`SETTLE`] between them.
+pub const EMPTY_SETTLE: Duration = Duration::from_secs(2);
 
 /// The largest policy file read (a policy is a few kilobytes).
 pub const MAX_POLICY_BYTES: u64 = 4 << 20;
@@ -68,17 +75,19 @@ impl FileStamp {
         }
     }
 
-    /// How long until the last change is [`SETTLE`] old (a writer may still
-    /// be at work until then), or `None` when it already is. A change time
-    /// in the future (the clock was set back) counts as settled.
+    /// How long until the last change is [`SETTLE`] old ([`EMPTY_SETTLE`]
+    /// for an empty file; a writer may still be at work until then), or
+    /// `None` when it already is. A change time in the future (the clock was
+    /// set back) counts as settled.
     fn settling(&self) -> Option<Duration> {
+        let settle = if self.size == 0 { EMPTY_SETTLE } else { SETTLE };
         let (secs, nanos) = self.changed;
         let (Ok(secs), Ok(nanos)) = (u64::try_from(secs), u32::try_from(nanos)) else {
             return None;
         };
         let changed = UNIX_EPOCH + Duration::new(secs, nanos.min(999_999_999));
         let age = SystemTime::now().duration_since(changed).ok()?;
-        SETTLE.checked_sub(age).filter(|left| !left.is_zero())
+        settle.checked_sub(age).filter(|left| !left.is_zero())
     }
 }
 
@@ -226,7 +235,7 @@ impl PolicyStore {
         }
         // A file just written: wait (start-up) or look again as soon as it
         // has settled.
-        for _ in 0..20 {
+        for _ in 0..40 {
             match stamp.and_then(|s| s.settling()) {
                 Some(left) if wait => {
                     std::thread::sleep(left);
@@ -504,6 +513,33 @@ mod tests {
         std::thread::sleep(CHECK_INTERVAL.max(SETTLE) + Duration::from_millis(20));
         assert!(matches!(store.refresh(), Reload::Loaded));
         assert_eq!(max_gpus(&store), 2);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_empty_file_waits_longer_for_its_write() {
+        let (dir, path) = temp_policy("empty", GOOD_A);
+        let (store, _) = open(&path);
+        // Truncated; the write comes late (a loaded host).
+        fs::write(&path, "").unwrap();
+        std::thread::sleep(CHECK_INTERVAL.max(SETTLE) + Duration::from_millis(100));
+        assert!(
+            matches!(store.refresh(), Reload::Unchanged),
+            "an empty file this fresh is a write in progress"
+        );
+        assert_eq!(max_gpus(&store), 1);
+        fs::write(&path, GOOD_B).unwrap();
+        std::thread::sleep(CHECK_INTERVAL.max(SETTLE) + Duration::from_millis(20));
+        assert!(matches!(store.refresh(), Reload::Loaded));
+        assert_eq!(max_gpus(&store), 2);
+        // Left empty: reported once it stayed empty EMPTY_SETTLE.
+        fs::write(&path, "").unwrap();
+        std::thread::sleep(EMPTY_SETTLE + CHECK_INTERVAL);
+        match store.refresh() {
+            Reload::Failed(error) => assert!(error.to_string().contains("empty"), "{error}"),
+            other => panic!("an empty file must be reported: {other:?}"),
+        }
+        assert_eq!(max_gpus(&store), 2, "the last good policy stays");
         fs::remove_dir_all(dir).unwrap();
     }
 
