@@ -151,31 +151,34 @@ impl<'a> Component<'a> {
         self.gres_request(name).is_some()
     }
 
-    /// How many `name` the whole component asks for: per-job counts as
-    /// given, per-node and per-socket counts times the node count (one
-    /// socket per node is assumed, since sockets are not known at submit
-    /// time), per-task counts times the task count.
+    /// How many `name` the whole component asks for. Each field gives a
+    /// total: per-job counts as given, per-node and per-socket counts times
+    /// the node count (one socket per node is assumed, since sockets are
+    /// not known at submit time), per-task counts times the task count.
+    /// The fields describe one allocation, not several added together
+    /// (`--gpus=2 --gpus-per-node=1` is 2 GPUs on 2 nodes), so the largest
+    /// total counts; within a field, entries of the name add up
+    /// (`gpu:a100:1,gpu:v100:1` is 2).
     pub fn gres_total(&self, name: &str) -> u64 {
         let nodes = u64::from(self.nodes.unwrap_or(1).max(1));
         let tasks = u64::from(self.tasks.unwrap_or(1).max(1));
         self.tres_fields()
             .into_iter()
             .filter_map(|(scope, field)| Some((scope, field?)))
-            .flat_map(|(scope, field)| {
-                gres::parse(field)
-                    .filter_map(Result::ok)
-                    .map(move |r| (scope, r))
-            })
-            .filter(|(_, r)| r.name == name)
-            .map(|(scope, r)| {
+            .map(|(scope, field)| {
                 let times = match scope {
                     Scope::Job => 1,
                     Scope::Node | Scope::Socket => nodes,
                     Scope::Task => tasks,
                 };
-                r.count.saturating_mul(times)
+                gres::parse(field)
+                    .filter_map(Result::ok)
+                    .filter(|r| r.name == name)
+                    .map(|r| r.count.saturating_mul(times))
+                    .fold(0u64, u64::saturating_add)
             })
-            .fold(0u64, u64::saturating_add)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The node count asked for (1 when not given).
@@ -228,6 +231,28 @@ mod tests {
         assert_eq!(c.gres_total("gpu"), 2);
         assert_eq!(c.gres_total("qpu"), 5);
         assert_eq!(c.gres_total("fpga"), 0);
+        // --gpus=2 --gpus-per-node=1: one allocation of 2 GPUs.
+        let c = Component {
+            tres_per_job: Some("gres:gpu:2"),
+            tres_per_node: Some("gres:gpu:1"),
+            ..Component::default()
+        };
+        assert_eq!(c.gres_total("gpu"), 2);
+        // --gpus-per-task=1 -n 4 --gpus-per-node=2: 4.
+        let c = Component {
+            tres_per_node: Some("gres/gpu:2"),
+            tres_per_task: Some("gres/gpu:1"),
+            tasks: Some(4),
+            ..Component::default()
+        };
+        assert_eq!(c.gres_total("gpu"), 4);
+        // Typed entries of one name add up.
+        let c = Component {
+            tres_per_node: Some("gres:gpu:a100:1,gres:gpu:v100:2"),
+            nodes: Some(2),
+            ..Component::default()
+        };
+        assert_eq!(c.gres_total("gpu"), 6);
     }
 
     #[test]

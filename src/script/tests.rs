@@ -132,8 +132,8 @@ fn sbatch_derives_counts_from_gres_options() {
     assert_eq!((r.nodes, r.max_nodes), (Some(2), Some(2)));
     assert_eq!(
         r.component(Position::Plain).gres_total("gpu"),
-        8,
-        "the engine counts both"
+        4,
+        "one allocation: 2 per node on 2 nodes, 4 in all"
     );
     // --gpus-per-task with -N: one task per node.
     let r = &case(PLAIN).args("--gpus-per-task=1 -N 2").run().components[0];
