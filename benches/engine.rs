@@ -17,7 +17,9 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use hetpolicy::engine::{evaluate, Component, HetjobState, Memory, Position, Verdict};
+use hetpolicy::engine::{
+    evaluate, Component, HetjobState, Memory, Position, Verdict, MAX_GRES_ENTRIES, MAX_PARTITIONS,
+};
 use hetpolicy::policy::Policy;
 use hetpolicy::units::{Megabytes, TimeLimit};
 
@@ -330,6 +332,33 @@ fn engine(c: &mut Criterion) {
         );
     }
     het.finish();
+
+    // The largest request the engine reads (engine::MAX_PARTITIONS and
+    // MAX_GRES_ENTRIES): what one hostile component costs at most.
+    let partitions = vec!["gpu"; MAX_PARTITIONS].join(",");
+    let gres: Vec<String> = std::iter::once("gres:gpu:1".to_owned())
+        .chain((1..MAX_GRES_ENTRIES).map(|i| format!("gres:fpga:t{i}:1")))
+        .collect();
+    let gres = gres.join(",");
+    let largest = Component {
+        partition: Some(&partitions),
+        tres_per_node: Some(&gres),
+        ..Component::default()
+    };
+    let over = format!("{partitions},gpu");
+    let too_large = Component {
+        partition: Some(&over),
+        ..Component::default()
+    };
+    let mut bounds = c.benchmark_group("largest_request");
+    let mut state = HetjobState::new();
+    bounds.bench_function("1024_partitions_64_gres", |b| {
+        b.iter(|| evaluate(&reference, &mut state, black_box(&largest)).is_accept())
+    });
+    bounds.bench_function("1025_partitions_refused", |b| {
+        b.iter(|| evaluate(&reference, &mut state, black_box(&too_large)).is_accept())
+    });
+    bounds.finish();
 }
 
 criterion_group!(benches, engine);

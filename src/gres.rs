@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use crate::shown::shown;
+
 /// One GRES request, borrowed from the TRES string it came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GresRequest<'a> {
@@ -26,11 +28,18 @@ pub struct GresRequest<'a> {
 }
 
 impl fmt::Display for GresRequest<'_> {
-    /// Formats the request the way a user writes it: `gpu:a100:2`.
+    /// Formats the request the way a user writes it: `gpu:a100:2` (long
+    /// names and types cut, see [`crate::shown`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.gres_type {
-            Some(gres_type) => write!(f, "{}:{}:{}", self.name, gres_type, self.count),
-            None => write!(f, "{}:{}", self.name, self.count),
+            Some(gres_type) => write!(
+                f,
+                "{}:{}:{}",
+                shown(self.name),
+                shown(gres_type),
+                self.count
+            ),
+            None => write!(f, "{}:{}", shown(self.name), self.count),
         }
     }
 }
@@ -38,7 +47,8 @@ impl fmt::Display for GresRequest<'_> {
 /// A GRES entry that could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GresParseError {
-    /// The entry as it appeared in the TRES string.
+    /// The entry as it appeared in the TRES string, as messages show it
+    /// (cut when long, see [`crate::shown`]).
     pub entry: String,
 }
 
@@ -78,7 +88,7 @@ impl<'a> Iterator for GresIter<'a> {
                 continue;
             };
             return Some(parse_entry(body).ok_or_else(|| GresParseError {
-                entry: entry.to_owned(),
+                entry: shown(entry).to_string(),
             }));
         }
         None
@@ -101,7 +111,8 @@ fn parse_entry(body: &str) -> Option<GresRequest<'_>> {
         ([None, _, _], None) => (None, 1),
         ([Some(one), None, _], None) => match parse_count(one) {
             Some(count) => (None, count),
-            None if is_word(one) => (Some(one), 1),
+            // `17179869184g` is a count too big to hold, not a type.
+            None if is_word(one) && !looks_like_count(one) => (Some(one), 1),
             None => return None,
         },
         ([Some(t), Some(count), None], None) if is_word(t) => (Some(t), parse_count(count)?),
@@ -121,6 +132,14 @@ fn is_word(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
         && !text.starts_with('-')
         && !text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Digits with an optional k/m/g multiplier, whatever their value.
+fn looks_like_count(text: &str) -> bool {
+    let digits = text.trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G']);
+    text.len() - digits.len() <= 1
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A count with Slurm's optional k/m/g multiplier (1024-based).
@@ -222,6 +241,9 @@ mod tests {
             "gres:gpu:a100:2:3",
             "gres:gpu:-1",
             "gres:gpu:99999999999999999999",
+            "gres:gpu:17179869184g",
+            "gres/gpu:a100:17179869184g",
+            "gres/gpu=17179869184g",
             "gres:gpu=",
             "gres:gpu:x:y",
             "gres:2",
@@ -233,6 +255,16 @@ mod tests {
                 "{bad:?} should be an error, got {results:?}"
             );
         }
+    }
+
+    #[test]
+    fn long_entries_are_cut_in_errors_and_display() {
+        let long_type = format!("gres/gpu:{}:1", "t".repeat(100_000));
+        let request = parse(&long_type).next().unwrap().unwrap();
+        assert!(request.to_string().ends_with("...[100000 bytes]:1"));
+        let long_bad = format!("gres/gpu:{}", "-".repeat(100_000));
+        let error = parse(&long_bad).next().unwrap().unwrap_err();
+        assert!(error.entry.len() < 100, "{}", error.entry);
     }
 
     #[test]

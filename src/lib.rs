@@ -8,6 +8,7 @@
 //! - [`gres`] and [`units`]: Slurm's GRES, time and memory notations;
 //! - [`script`]: a batch script and sbatch command line as slurmctld will
 //!   see them (the `hetpolicy eval` command);
+//! - [`shown`]: how user values are quoted in messages;
 //! - [`store`]: the current policy, reloaded when its file changes;
 //! - [`trust`]: who may own and write the policy file;
 //! - `submit` (private): the job_submit plugin's C entry points;
@@ -26,6 +27,8 @@ pub mod gres;
 pub mod policy;
 #[forbid(unsafe_code)]
 pub mod script;
+#[forbid(unsafe_code)]
+pub mod shown;
 #[forbid(unsafe_code)]
 pub mod store;
 #[forbid(unsafe_code)]

@@ -2,8 +2,10 @@
 //! partition the policy maps X to, and rule `partitions.<p>.reserved_for`:
 //! a component on a reserved partition must request its GRES.
 
+use super::bounds::RequestedGres;
 use super::{reject, Changes, Component, RejectCode, Rejection};
 use crate::policy::{AcceleratorAction, AcceleratorRule, Policy};
+use crate::shown::shown;
 
 /// How the partition a component will run on was decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +50,7 @@ impl<'x> Partitions<'x> {
 
     /// `partition gpu`, with how it was chosen when the user did not name it.
     pub(crate) fn describe(&self, partition: &str) -> String {
+        let partition = shown(partition);
         match self.chosen {
             Chosen::Explicit => format!("partition {partition}"),
             Chosen::Routed => format!("partition {partition} (where the policy routes it)"),
@@ -61,10 +64,11 @@ impl<'x> Partitions<'x> {
 pub(crate) fn check<'p: 'x, 'x>(
     policy: &'p Policy,
     component: &Component<'x>,
+    requested: &RequestedGres<'_>,
     changes: &mut Changes<'p>,
 ) -> Result<Partitions<'x>, Rejection> {
     if let Some(list) = component.partition {
-        check_explicit(policy, component, list)?;
+        check_explicit(policy, component, requested, list)?;
         return Ok(Partitions::explicit(list));
     }
     let routed: Option<&'p str> = component
@@ -104,27 +108,31 @@ pub(crate) fn check<'p: 'x, 'x>(
     })
 }
 
-/// Applies `accelerators` to a partition list the user named.
+/// Applies `accelerators` to a partition list the user named: each GRES
+/// name once (in the order requested), against each partition once.
 pub(crate) fn check_explicit(
     policy: &Policy,
     component: &Component<'_>,
+    requested: &RequestedGres<'_>,
     list: &str,
 ) -> Result<(), Rejection> {
     let partitions = Partitions::explicit(list);
-    for request in component.gres_requests().filter_map(Result::ok) {
-        let Some(rule) = policy.accelerators.get(request.name) else {
+    for name in requested.names() {
+        let Some(rule) = policy.accelerators.get(name) else {
             continue;
         };
         if let Some(partition) = partitions.iter().find(|p| !allows(rule, p)) {
+            let request = component
+                .gres_request(name)
+                .map_or_else(|| format!("{}:1", shown(name)), |r| r.to_string());
             return Err(reject(
                 RejectCode::InvalidPartitionName,
                 format!(
-                    "{} requests {request} on partition {partition}; {} components must use \
-                     --partition={} (policy: accelerators.{})",
+                    "{} requests {request} on partition {}; {name} components must use \
+                     --partition={} (policy: accelerators.{name})",
                     component.position,
-                    request.name,
+                    shown(partition),
                     rule.partitions.join(","),
-                    request.name
                 ),
             ));
         }
@@ -140,15 +148,14 @@ fn allows(rule: &AcceleratorRule, partition: &str) -> bool {
 pub(crate) fn check_reserved(
     policy: &Policy,
     component: &Component<'_>,
+    requested: &RequestedGres<'_>,
     partitions: &Partitions<'_>,
 ) -> Result<(), Rejection> {
     for partition in partitions.iter() {
         let Some(rule) = policy.partitions.get(partition) else {
             continue;
         };
-        if rule.reserved_for.is_empty()
-            || rule.reserved_for.iter().any(|g| component.requests_gres(g))
-        {
+        if rule.reserved_for.is_empty() || rule.reserved_for.iter().any(|g| requested.contains(g)) {
             continue;
         }
         let reserved = rule.reserved_for.join(" or ");

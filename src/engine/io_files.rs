@@ -6,6 +6,7 @@
 
 use super::{reject, Component, HetjobState, Position, RejectCode, Rejection};
 use crate::policy::Policy;
+use crate::shown::shown;
 
 /// Applies the rule to component k > 0, comparing with component 0.
 pub(crate) fn check(
@@ -30,16 +31,17 @@ pub(crate) fn check(
             continue;
         }
         let first_text = match first_value {
-            Some(path) => format!("{option}={path}"),
+            Some(path) => format!("{option}={}", shown(path)),
             None => "Slurm's default".to_owned(),
         };
         return Err(reject(
             RejectCode::NotSupported,
             format!(
-                "{} sets {option}={value}, but Slurm uses only the first component's {kind} \
+                "{} sets {option}={}, but Slurm uses only the first component's {kind} \
                  file (here {first_text}) and silently ignores this one; give {option} on the \
                  first component only (policy: io_files.first_component_only)",
-                component.position
+                component.position,
+                shown(value)
             ),
         ));
     }

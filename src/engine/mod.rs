@@ -10,6 +10,7 @@
 //! `hetjob`, `options`.
 
 mod accelerators;
+mod bounds;
 mod component;
 mod hetjob;
 mod io_files;
@@ -18,12 +19,14 @@ mod qos;
 
 use std::fmt;
 
+pub use bounds::{MAX_GRES_ENTRIES, MAX_PARTITIONS};
 pub use component::{Component, Memory, NamedValues, OptionValues, Position};
 pub use hetjob::HetjobState;
 pub use options::check_value as check_option_value;
 
 use crate::policy::Policy;
 use crate::units::TimeLimit;
+use bounds::RequestedGres;
 
 /// The Slurm error a rejection maps to. The job_submit plugin turns each into
 /// the matching `ESLURM_*` code, whose text sbatch prints after our message.
@@ -135,6 +138,7 @@ fn judge<'p>(
     in_order: bool,
 ) -> Result<Changes<'p>, Rejection> {
     let who = component.position;
+    bounds::check(component, who)?;
     if let Some(error) = component.gres_error() {
         return Err(reject(
             RejectCode::InvalidGres,
@@ -143,10 +147,11 @@ fn judge<'p>(
     }
     hetjob::check_component_count(policy, who)?;
     let mut changes = Changes::default();
-    let partitions = accelerators::check(policy, component, &mut changes)?;
-    accelerators::check_reserved(policy, component, &partitions)?;
+    let requested = RequestedGres::of(component);
+    let partitions = accelerators::check(policy, component, &requested, &mut changes)?;
+    accelerators::check_reserved(policy, component, &requested, &partitions)?;
     qos::check(policy, component, &partitions, &mut changes)?;
-    options::check(policy, component, &partitions)?;
+    options::check(policy, component, &requested, &partitions)?;
     if in_order {
         io_files::check(policy, state, component)?;
         hetjob::check_totals(policy, state, component)?;
@@ -159,6 +164,10 @@ fn judge<'p>(
 /// seen (job_record_t has no public header), so rules that need it are
 /// skipped, and nothing is defaulted or routed.
 pub fn evaluate_modify(policy: &Policy, update: &Component<'_>) -> Result<(), Rejection> {
+    bounds::check(update, Position::Plain).map_err(|rejection| Rejection {
+        message: rejection.message.replacen("job", "job update", 1),
+        ..rejection
+    })?;
     if let Some(error) = update.gres_error() {
         return Err(reject(
             RejectCode::InvalidGres,
@@ -172,8 +181,9 @@ pub fn evaluate_modify(policy: &Policy, update: &Component<'_>) -> Result<(), Re
     if let Some(partition) = update.partition {
         let partitions = accelerators::Partitions::explicit(partition);
         if has_gres_fields(&update) {
-            accelerators::check_explicit(policy, &update, partition)?;
-            accelerators::check_reserved(policy, &update, &partitions)?;
+            let requested = RequestedGres::of(&update);
+            accelerators::check_explicit(policy, &update, &requested, partition)?;
+            accelerators::check_reserved(policy, &update, &requested, &partitions)?;
         }
         if update.qos.is_some() {
             qos::check_allowed(policy, &update, &partitions)?;

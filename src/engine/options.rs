@@ -3,8 +3,10 @@
 //! `required_on` GRES, must give it.
 
 use super::accelerators::Partitions;
+use super::bounds::RequestedGres;
 use super::{reject, Component, Position, RejectCode, Rejection};
 use crate::policy::{Policy, SiteOption};
+use crate::shown::shown;
 
 /// Checks one value of `option` given by the component at `position`. The
 /// SPANK plugin calls this in sbatch/salloc/srun, the job_submit plugin in
@@ -16,9 +18,10 @@ pub fn check_value(option: &SiteOption, value: &str, position: Position) -> Resu
     Err(reject(
         RejectCode::AccessDenied,
         format!(
-            "{position} sets --{}={value}, which is not allowed; use one of: {} (policy: \
+            "{position} sets --{}={}, which is not allowed; use one of: {} (policy: \
              options.{}.values)",
             option.name(),
+            shown(value),
             list(option.values()),
             option.name()
         ),
@@ -29,6 +32,7 @@ pub fn check_value(option: &SiteOption, value: &str, position: Position) -> Resu
 pub(crate) fn check(
     policy: &Policy,
     component: &Component<'_>,
+    requested: &RequestedGres<'_>,
     partitions: &Partitions<'_>,
 ) -> Result<(), Rejection> {
     for option in policy.options() {
@@ -47,7 +51,7 @@ pub(crate) fn check(
             None => match option
                 .required_gres()
                 .iter()
-                .find(|g| component.requests_gres(g))
+                .find(|g| requested.contains(g))
             {
                 Some(gres) => format!("requests {gres}"),
                 None => continue,

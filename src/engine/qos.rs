@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::accelerators::Partitions;
 use super::{reject, Changes, Component, RejectCode, Rejection};
 use crate::policy::{Policy, QosLimits};
+use crate::shown::shown;
 use crate::units::{Megabytes, TimeLimit};
 
 /// Applies the partition's QOS rules and the QOS's limits, setting the
@@ -82,9 +83,10 @@ fn check_allowed_qos(
         return Err(reject(
             RejectCode::InvalidQos,
             format!(
-                "{} uses QOS {qos} on {}; partition {partition} allows QOS {}: use \
+                "{} uses QOS {} on {}; partition {partition} allows QOS {}: use \
                  --qos={suggestion} (policy: partitions.{partition}.qos.allowed)",
                 component.position,
+                shown(qos),
                 partitions.describe(partition),
                 allowed.join(", "),
             ),

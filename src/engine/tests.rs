@@ -542,3 +542,88 @@ fn option_job_env_names_and_entries() {
     assert_eq!(qpu.task_env(), Some("QPU_BACKEND"));
     assert_eq!(qpu.arg(), "NAME");
 }
+
+#[test]
+fn oversized_lists_are_refused_before_any_rule() {
+    let policy = policy();
+    let partitions = vec!["gpu"; MAX_PARTITIONS + 1].join(",");
+    let gres = vec!["gres:gpu:1"; MAX_GRES_ENTRIES + 1].join(",");
+    let long_partitions = Component {
+        partition: Some(&partitions),
+        tres_per_node: Some("gres:gpu:1"),
+        ..Component::default()
+    };
+    let r = rejection(&plain(&policy, &long_partitions));
+    assert_eq!(r.code, RejectCode::InvalidPartitionName);
+    assert_eq!(
+        r.message,
+        "job names 1025 partitions; hetpolicy reads at most 1024 per component: list the \
+         partitions the job can use"
+    );
+    let long_gres = Component {
+        partition: Some("gpu"),
+        tres_per_node: Some(&gres),
+        ..Component::default()
+    };
+    let r = rejection(&plain(&policy, &long_gres));
+    assert_eq!(r.code, RejectCode::InvalidGres);
+    assert!(
+        r.message
+            .starts_with("job carries 65 GRES requests; hetpolicy reads at most 64"),
+        "{}",
+        r.message
+    );
+    let r = evaluate_modify(&policy, &long_gres).unwrap_err();
+    assert!(
+        r.message.starts_with("job update carries 65 GRES requests"),
+        "{}",
+        r.message
+    );
+    // At the bounds, the rules run as usual.
+    let at_bound = vec!["cpu"; MAX_PARTITIONS].join(",");
+    let gpu_on_cpus = Component {
+        partition: Some(&at_bound),
+        tres_per_node: Some("gres:gpu:1"),
+        ..Component::default()
+    };
+    let r = rejection(&plain(&policy, &gpu_on_cpus));
+    assert!(
+        r.message
+            .starts_with("job requests gpu:1 on partition cpu;"),
+        "{}",
+        r.message
+    );
+}
+
+#[test]
+fn user_values_in_messages_are_cut_and_escaped() {
+    let policy = policy();
+    let long_partition = "p".repeat(100_000);
+    let c = Component {
+        partition: Some(&long_partition),
+        tres_per_node: Some("gres:gpu:1"),
+        ..Component::default()
+    };
+    let r = rejection(&plain(&policy, &c));
+    assert!(
+        r.message.starts_with(&format!(
+            "job requests gpu:1 on partition {}...[100000 bytes]; gpu components must use",
+            "p".repeat(60)
+        )),
+        "{}",
+        &r.message[..r.message.len().min(300)]
+    );
+    assert!(r.message.len() < 300);
+    let c = Component {
+        partition: Some("cpu"),
+        qos: Some("evil\n\u{1b}[2J"),
+        ..Component::default()
+    };
+    let r = rejection(&plain(&policy, &c));
+    assert!(
+        r.message
+            .starts_with("job uses QOS evil\\n\\u{1b}[2J on partition cpu;"),
+        "{}",
+        r.message
+    );
+}
