@@ -5,16 +5,21 @@
 //! through `evaluate_modify`. The C side of this path (job_desc_msg_t to
 //! `Component`) runs under valgrind in tests/ffi_host.rs.
 //!
+//! Each component also carries site option values (`--qpu=NAME`), as the
+//! job_submit plugin reads them from spank_job_env.
+//!
 //! Besides "never panics" (debug assertions are on, so arithmetic overflow
-//! panics too): a rejection carries a message that names the component,
-//! and changes only fill what the component left unset.
+//! panics too): a rejection carries a message that names the component
+//! and stays short whatever the input (user values are cut), and changes
+//! only fill what the component left unset.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Unstructured};
 use hetpolicy::engine::{
-    evaluate, evaluate_modify, Component, HetjobState, Memory, Position, Verdict,
+    evaluate, evaluate_modify, Component, HetjobState, Memory, NamedValues, OptionValues, Position,
+    Verdict,
 };
 use hetpolicy::policy::Policy;
 use hetpolicy::units::{Megabytes, TimeLimit};
@@ -85,7 +90,13 @@ const WORDS: &[&str] = &[
     "\u{fffd}",
     "\0",
     "hetpolicy-test-panic",
+    "ibm_fez",
+    "ibm_torino",
+    "\u{1b}[31m",
 ];
+
+/// The longest message a rejection may carry.
+const MAX_MESSAGE_BYTES: usize = 2048;
 
 /// A string field: absent, raw bytes (lossily decoded, as the plugin reads
 /// C strings), or a sequence of the words above.
@@ -142,6 +153,7 @@ struct Part {
     memory: Option<(bool, u64)>,
     time: Option<Option<u32>>,
     io: [Text; 3],
+    options: Vec<(Text, Text)>,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -154,7 +166,16 @@ fn s(text: &Text) -> Option<&str> {
     text.0.as_deref()
 }
 
-fn component(part: &Part) -> Component<'_> {
+/// The part's site option values, `(name, value)`.
+fn option_values(part: &Part) -> Vec<(&str, &str)> {
+    part.options
+        .iter()
+        .take(4)
+        .filter_map(|(name, value)| Some((s(name)?, s(value).unwrap_or(""))))
+        .collect()
+}
+
+fn component<'a>(part: &'a Part, options: &'a dyn OptionValues) -> Component<'a> {
     Component {
         position: match part.offset {
             None => Position::Plain,
@@ -184,7 +205,7 @@ fn component(part: &Part) -> Component<'_> {
         std_out: s(&part.io[0]),
         std_err: s(&part.io[1]),
         std_in: s(&part.io[2]),
-        ..Component::default()
+        options: Some(options),
     }
 }
 
@@ -193,7 +214,9 @@ fuzz_target!(|input: Input| {
     let policy = &policies[usize::from(input.policy) % policies.len()];
     let mut state = HetjobState::default();
     for part in input.parts.iter().take(8) {
-        let c = component(part);
+        let values = option_values(part);
+        let named = NamedValues(&values);
+        let c = component(part, &named);
         match evaluate(policy, &mut state, &c) {
             Verdict::Accept(changes) => {
                 if changes.partition.is_some() {
@@ -213,6 +236,12 @@ fuzz_target!(|input: Input| {
                     "{who}: {}",
                     rejection.message
                 );
+                assert!(
+                    rejection.message.len() < MAX_MESSAGE_BYTES,
+                    "{} bytes: {}",
+                    rejection.message.len(),
+                    rejection.message
+                );
             }
         }
         if let Err(rejection) = evaluate_modify(policy, &c) {
@@ -221,6 +250,7 @@ fuzz_target!(|input: Input| {
                 "{}",
                 rejection.message
             );
+            assert!(rejection.message.len() < MAX_MESSAGE_BYTES);
         }
     }
 });
