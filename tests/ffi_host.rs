@@ -133,6 +133,18 @@ fn valgrind() -> PathBuf {
 /// directory; asserts that it and valgrind found nothing, and returns its
 /// output.
 fn run_host(name: &str, plugin: &Path, mode: &str, policy: PolicyFile<'_>) -> Output {
+    run_host_beside(name, plugin, mode, policy, None)
+}
+
+/// [`run_host`], with `slurm_plugin` loaded first, as slurmctld has its own
+/// plugins loaded before any job_submit plugin.
+fn run_host_beside(
+    name: &str,
+    plugin: &Path,
+    mode: &str,
+    policy: PolicyFile<'_>,
+    slurm_plugin: Option<&Path>,
+) -> Output {
     // Tests run in parallel; valgrind runs are heavy on 2 cores.
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let built = built();
@@ -158,7 +170,11 @@ fn run_host(name: &str, plugin: &Path, mode: &str, policy: PolicyFile<'_>) -> Ou
     std::thread::sleep(std::time::Duration::from_millis(150));
 
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let out = Command::new(valgrind())
+    let mut host = Command::new(valgrind());
+    if let Some(slurm_plugin) = slurm_plugin {
+        host.env("HETPOLICY_HOST_SLURM_PLUGIN", slurm_plugin);
+    }
+    let out = host
         .args([
             "--error-exitcode=99",
             "--leak-check=full",
@@ -340,4 +356,98 @@ fn on_error_accept_in_a_broken_policy_accepts_jobs_unchecked() {
         PolicyFile::WithMode(&broken, 0o666),
     );
     assert!(log_of(&out).contains("refusing the policy file"));
+}
+
+/// A stand-in for one of Slurm's own plugins: `plugin_type` and
+/// `plugin_version` (0xMMmmuu) are all the version check reads.
+fn fake_slurm_plugin(version: u32) -> PathBuf {
+    let dir = work_dir();
+    let source = dir.join(format!("fake-{version:06x}.c"));
+    let object = dir.join(format!("fake-{version:06x}.so"));
+    fs::write(
+        &source,
+        format!(
+            "#include <stdint.h>\n\
+             const char plugin_name[] = \"fake\";\n\
+             const char plugin_type[] = \"auth/fake\";\n\
+             const uint32_t plugin_version = {version:#x};\n"
+        ),
+    )
+    .unwrap();
+    let mut cc = Command::new("cc");
+    cc.args(["-shared", "-fPIC", "-o"])
+        .arg(&object)
+        .arg(&source);
+    run_checked(cc, "cc the fake Slurm plugin");
+    object
+}
+
+/// The release the plugin was built for, from the host's own headers
+/// (`SLURM_VERSION_NUMBER` in slurm/slurm_version.h).
+fn built_for() -> u32 {
+    let header = fs::read_to_string("/usr/include/slurm/slurm_version.h")
+        .expect("Slurm's headers (libslurm-dev)");
+    let line = header
+        .lines()
+        .find_map(|l| l.strip_prefix("#define SLURM_VERSION_NUMBER"))
+        .expect("SLURM_VERSION_NUMBER");
+    let hex = line.trim().trim_start_matches("0x");
+    u32::from_str_radix(hex, 16).expect("a hex SLURM_VERSION_NUMBER")
+}
+
+fn release(number: u32) -> String {
+    format!(
+        "{}.{:02}.{}",
+        number >> 16,
+        (number >> 8) & 0xff,
+        number & 0xff
+    )
+}
+
+#[test]
+fn init_logs_the_running_release_and_a_mismatch() {
+    let built = built();
+    let ours = built_for();
+    let policy = host_policy();
+
+    let same = fake_slurm_plugin(ours);
+    let out = run_host_beside(
+        "version-same",
+        &built.plugin,
+        "version",
+        PolicyFile::Text(&policy),
+        Some(&same),
+    );
+    let log = log_of(&out);
+    let expected = format!(
+        "job_submit/hetpolicy: version {} built for Slurm {}, running in Slurm {}",
+        env!("CARGO_PKG_VERSION"),
+        release(ours),
+        release(ours)
+    );
+    assert!(log.contains(&expected), "expected {expected:?} in:\n{log}");
+    assert!(!log.contains("rebuild hetpolicy"), "{log}");
+
+    // The next minor release, as after an upgrade without a rebuild.
+    let newer = ours + 0x100;
+    let other = fake_slurm_plugin(newer);
+    let out = run_host_beside(
+        "version-differs",
+        &built.plugin,
+        "version",
+        PolicyFile::Text(&policy),
+        Some(&other),
+    );
+    let log = log_of(&out);
+    let expected = format!(
+        "error: job_submit/hetpolicy: version {} was built for Slurm {}, but this slurmctld \
+         runs Slurm {} (plugin_version of {}): rebuild hetpolicy against Slurm {}'s headers \
+         and install that build",
+        env!("CARGO_PKG_VERSION"),
+        release(ours),
+        release(newer),
+        other.display(),
+        release(newer)
+    );
+    assert!(log.contains(&expected), "expected {expected:?} in:\n{log}");
 }

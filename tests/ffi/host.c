@@ -827,12 +827,23 @@ int main(int argc, char **argv)
 	const char *mode;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s <job_submit plugin .so> hostile|fault|closed|open\n",
+		fprintf(stderr,
+			"usage: %s <job_submit plugin .so> hostile|fault|closed|open|version\n",
 			argv[0]);
 		return 2;
 	}
 	mode = argv[2];
 	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	/* As slurmctld has its own plugins loaded (auth/munge, ...) before it
+	 * loads job_submit plugins: one whose plugin_version tells the plugin
+	 * the running release (mode "version"). */
+	const char *slurm_plugin = getenv("HETPOLICY_HOST_SLURM_PLUGIN");
+	void *loaded = NULL;
+	if (slurm_plugin && !(loaded = dlopen(slurm_plugin, RTLD_NOW | RTLD_LOCAL))) {
+		fprintf(stderr, "dlopen %s: %s\n", slurm_plugin, dlerror());
+		return 2;
+	}
 
 	plugin = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
 	if (!plugin) {
@@ -868,6 +879,8 @@ int main(int argc, char **argv)
 		threads();
 	} else if (!strcmp(mode, "closed") || !strcmp(mode, "open")) {
 		no_policy(!strcmp(mode, "open"));
+	} else if (!strcmp(mode, "version")) {
+		/* init's log says it all. */
 	} else {
 		fprintf(stderr, "unknown mode %s\n", mode);
 		return 2;
@@ -875,6 +888,8 @@ int main(int argc, char **argv)
 
 	record(fini() == SLURM_SUCCESS, "fini", NULL);
 	dlclose(plugin);
+	if (loaded)
+		dlclose(loaded);
 	printf("summary: %d checks, %d failures\n", checks, failures);
 	return failures ? 1 : 0;
 }
