@@ -1,9 +1,10 @@
 //! Bounds on the size of one component's request, checked before any rule,
 //! so that every rule's cost stays small inside slurmctld's locks whatever
-//! a job carries (a 100 KB partition or GRES list included).
+//! a job carries (a 100 KB partition or GRES list included), and the GRES
+//! names a component requests, read once for all rules.
 
-use super::{reject, Component, Position, RejectCode, Rejection};
-use crate::gres;
+use super::{reject, Component, RejectCode, Rejection};
+use crate::gres::GresParseError;
 
 /// The most GRES entries one component may carry, over all its tres_per_*
 /// fields (`--gres=gpu:2,qpu:1` is two). A cluster has a handful of GRES.
@@ -12,19 +13,45 @@ pub const MAX_GRES_ENTRIES: usize = 64;
 /// The most partitions one component may name (`--partition=a,b,...`).
 pub const MAX_PARTITIONS: usize = 1024;
 
-/// Refuses a component whose GRES or partition list is longer than any
-/// real request.
-pub(crate) fn check(component: &Component<'_>, who: Position) -> Result<(), Rejection> {
-    let entries = gres_entries(component);
-    if entries > MAX_GRES_ENTRIES {
-        return Err(reject(
-            RejectCode::InvalidGres,
-            format!(
-                "{who} carries {entries} GRES requests; hetpolicy reads at most \
-                 {MAX_GRES_ENTRIES} per component: request each GRES once, e.g. --gres=gpu:2"
+/// Distinct GRES names kept on the stack; a component asking for more
+/// (never seen in practice) is asked again by [`RequestedGres::contains`].
+const KEPT_NAMES: usize = 16;
+
+/// Why a component's GRES cannot be judged.
+#[derive(Debug)]
+pub(crate) enum GresProblem {
+    /// More than [`MAX_GRES_ENTRIES`] entries.
+    TooMany(usize),
+    /// An entry that cannot be read (the first one).
+    Unreadable(GresParseError),
+}
+
+impl GresProblem {
+    /// The rejection, for `who` (`job`, `hetjob component 1`, `job update`)
+    /// and the way the fix is written there (`--gres=` or `gres=`).
+    pub(crate) fn rejection(self, who: &dyn std::fmt::Display, option: &str) -> Rejection {
+        match self {
+            GresProblem::TooMany(entries) => reject(
+                RejectCode::InvalidGres,
+                format!(
+                    "{who} carries {entries} GRES requests; hetpolicy reads at most \
+                     {MAX_GRES_ENTRIES} per component: request each GRES once, e.g. \
+                     {option}gpu:2"
+                ),
             ),
-        ));
+            GresProblem::Unreadable(error) => reject(
+                RejectCode::InvalidGres,
+                format!("{who}: {error}; write it as {option}NAME:COUNT, e.g. {option}gpu:1"),
+            ),
+        }
     }
+}
+
+/// Refuses a component that names more partitions than any real request.
+pub(crate) fn check_partitions(
+    component: &Component<'_>,
+    who: &dyn std::fmt::Display,
+) -> Result<(), Rejection> {
     let partitions = component
         .partition
         .map_or(0, |list| list.split(',').count());
@@ -40,78 +67,82 @@ pub(crate) fn check(component: &Component<'_>, who: Position) -> Result<(), Reje
     Ok(())
 }
 
-/// GRES entries of every tres_per_* field, readable or not, zero counts
-/// included.
-fn gres_entries(component: &Component<'_>) -> usize {
-    [
-        component.tres_per_job,
-        component.tres_per_node,
-        component.tres_per_socket,
-        component.tres_per_task,
-    ]
-    .into_iter()
-    .flatten()
-    .map(|field| gres::parse(field).count())
-    .sum()
-}
-
-/// The names of the GRES a component requests, read once, on the stack:
-/// rules that ask "does it request X?" for every partition of a list ask
-/// this instead of parsing the TRES strings again.
+/// The names of the GRES a component requests (non-zero counts), read once
+/// on the stack: rules that ask "does it request X?" for every partition of
+/// a list ask this instead of parsing the TRES strings again.
 pub(crate) struct RequestedGres<'a> {
-    names: [&'a str; MAX_GRES_ENTRIES],
+    names: [&'a str; KEPT_NAMES],
     len: usize,
-    /// More requests than fit (only when [`check`] was not applied): then
-    /// the component itself is asked.
+    /// More distinct names than fit: then the component itself is asked.
     overflow: Option<&'a Component<'a>>,
 }
 
 impl<'a> RequestedGres<'a> {
-    /// Reads the readable, non-zero GRES requests of `component`.
-    pub(crate) fn of(component: &'a Component<'a>) -> Self {
+    /// Reads every GRES entry of `component` in one pass: at most
+    /// [`MAX_GRES_ENTRIES`] of them, all readable.
+    pub(crate) fn read(component: &'a Component<'a>) -> Result<Self, GresProblem> {
         let mut requested = RequestedGres {
-            names: [""; MAX_GRES_ENTRIES],
+            names: [""; KEPT_NAMES],
             len: 0,
             overflow: None,
         };
-        for request in component.gres_requests().filter_map(Result::ok) {
-            if requested.names[..requested.len].contains(&request.name) {
-                continue;
+        let mut entries = 0usize;
+        let mut unreadable = None;
+        for entry in component.gres_entries() {
+            entries += 1;
+            match entry {
+                Err(error) => {
+                    unreadable.get_or_insert(error);
+                }
+                Ok(request) if request.count == 0 => {}
+                Ok(request) => requested.add(component, request.name),
             }
-            if requested.len == MAX_GRES_ENTRIES {
-                requested.overflow = Some(component);
-                break;
-            }
-            requested.names[requested.len] = request.name;
-            requested.len += 1;
         }
-        requested
+        if entries > MAX_GRES_ENTRIES {
+            return Err(GresProblem::TooMany(entries));
+        }
+        match unreadable {
+            Some(error) => Err(GresProblem::Unreadable(error)),
+            None => Ok(requested),
+        }
     }
 
-    /// Each requested name once, in the order first requested (all of them
-    /// unless the list overflowed).
+    fn add(&mut self, component: &'a Component<'a>, name: &'a str) {
+        if self.overflow.is_some() || self.names[..self.len].contains(&name) {
+            return;
+        }
+        if self.len == KEPT_NAMES {
+            self.overflow = Some(component);
+            return;
+        }
+        self.names[self.len] = name;
+        self.len += 1;
+    }
+
+    /// Each requested name, in the order first requested; once each unless
+    /// the names overflowed (then some may come twice).
     pub(crate) fn names(&self) -> impl Iterator<Item = &'a str> + '_ {
         self.names[..self.len].iter().copied().chain(
             self.overflow
                 .into_iter()
                 .flat_map(|component| component.gres_requests().filter_map(Result::ok))
-                .map(|request| request.name)
-                .skip(MAX_GRES_ENTRIES),
+                .map(|request| request.name),
         )
     }
 
     /// True when the component asks for at least one `name`.
     pub(crate) fn contains(&self, name: &str) -> bool {
-        match self.overflow {
-            Some(component) => component.requests_gres(name),
-            None => self.names[..self.len].contains(&name),
-        }
+        self.names[..self.len].contains(&name)
+            || self
+                .overflow
+                .is_some_and(|component| component.requests_gres(name))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Position;
 
     #[test]
     fn requested_names_are_read_once_and_deduplicated() {
@@ -120,26 +151,47 @@ mod tests {
             tres_per_node: Some("gres/qpu"),
             ..Component::default()
         };
-        let requested = RequestedGres::of(&component);
-        assert_eq!(requested.len, 2);
+        let requested = RequestedGres::read(&component).unwrap();
+        assert_eq!(requested.names().collect::<Vec<_>>(), ["gpu", "qpu"]);
         assert!(requested.contains("gpu") && requested.contains("qpu"));
         assert!(!requested.contains("fpga"), "a zero count is no request");
     }
 
     #[test]
-    fn overflowing_lists_fall_back_to_the_component() {
-        let list: Vec<String> = (0..100).map(|i| format!("gres:g{i}:1")).collect();
+    fn many_names_fall_back_to_the_component() {
+        let list: Vec<String> = (0..40).map(|i| format!("gres:g{i}:1")).collect();
         let list = list.join(",");
         let component = Component {
             tres_per_node: Some(&list),
             ..Component::default()
         };
-        let requested = RequestedGres::of(&component);
-        assert!(requested.contains("g0") && requested.contains("g99"));
-        assert!(!requested.contains("g100"));
-        assert!(check(&component, Position::Het(1))
-            .unwrap_err()
+        let requested = RequestedGres::read(&component).unwrap();
+        assert!(requested.contains("g0") && requested.contains("g39"));
+        assert!(!requested.contains("g40"));
+        assert!(requested.names().any(|name| name == "g39"));
+    }
+
+    #[test]
+    fn too_many_entries_or_an_unreadable_one() {
+        let list = vec!["gres:gpu:1"; MAX_GRES_ENTRIES + 1].join(",");
+        let component = Component {
+            tres_per_node: Some(&list),
+            ..Component::default()
+        };
+        let problem = RequestedGres::read(&component).err().unwrap();
+        assert!(problem
+            .rejection(&Position::Het(1), "--gres=")
             .message
-            .starts_with("hetjob component 1 carries 100 GRES requests"));
+            .starts_with("hetjob component 1 carries 65 GRES requests"));
+        let component = Component {
+            tres_per_job: Some("gres:gpu:1,gres::2"),
+            ..Component::default()
+        };
+        let problem = RequestedGres::read(&component).err().unwrap();
+        assert_eq!(
+            problem.rejection(&Position::Plain, "--gres=").message,
+            "job: cannot read the GRES request 'gres::2': expected NAME, NAME:COUNT or \
+             NAME:TYPE:COUNT; write it as --gres=NAME:COUNT, e.g. --gres=gpu:1"
+        );
     }
 }

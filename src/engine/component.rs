@@ -118,18 +118,18 @@ impl<'a> Component<'a> {
         ]
     }
 
-    /// Every GRES request with a non-zero count, from all tres_per_* fields.
-    pub fn gres_requests(&self) -> impl Iterator<Item = Result<GresRequest<'a>, GresParseError>> {
+    /// Every GRES entry of all tres_per_* fields, zero counts included.
+    pub fn gres_entries(&self) -> impl Iterator<Item = Result<GresRequest<'a>, GresParseError>> {
         self.tres_fields()
             .into_iter()
             .filter_map(|(_, field)| field)
             .flat_map(gres::parse)
-            .filter(|r| !matches!(r, Ok(request) if request.count == 0))
     }
 
-    /// The first GRES request that cannot be read, if any.
-    pub fn gres_error(&self) -> Option<GresParseError> {
-        self.gres_requests().find_map(Result::err)
+    /// Every GRES request with a non-zero count, from all tres_per_* fields.
+    pub fn gres_requests(&self) -> impl Iterator<Item = Result<GresRequest<'a>, GresParseError>> {
+        self.gres_entries()
+            .filter(|r| !matches!(r, Ok(request) if request.count == 0))
     }
 
     /// The component's value for a site option; an empty value is none.

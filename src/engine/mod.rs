@@ -138,16 +138,11 @@ fn judge<'p>(
     in_order: bool,
 ) -> Result<Changes<'p>, Rejection> {
     let who = component.position;
-    bounds::check(component, who)?;
-    if let Some(error) = component.gres_error() {
-        return Err(reject(
-            RejectCode::InvalidGres,
-            format!("{who}: {error}; write it as --gres=NAME:COUNT, e.g. --gres=gpu:1"),
-        ));
-    }
+    let requested =
+        RequestedGres::read(component).map_err(|problem| problem.rejection(&who, "--gres="))?;
+    bounds::check_partitions(component, &who)?;
     hetjob::check_component_count(policy, who)?;
     let mut changes = Changes::default();
-    let requested = RequestedGres::of(component);
     let partitions = accelerators::check(policy, component, &requested, &mut changes)?;
     accelerators::check_reserved(policy, component, &requested, &partitions)?;
     qos::check(policy, component, &partitions, &mut changes)?;
@@ -164,16 +159,10 @@ fn judge<'p>(
 /// seen (job_record_t has no public header), so rules that need it are
 /// skipped, and nothing is defaulted or routed.
 pub fn evaluate_modify(policy: &Policy, update: &Component<'_>) -> Result<(), Rejection> {
-    bounds::check(update, Position::Plain).map_err(|rejection| Rejection {
-        message: rejection.message.replacen("job", "job update", 1),
-        ..rejection
-    })?;
-    if let Some(error) = update.gres_error() {
-        return Err(reject(
-            RejectCode::InvalidGres,
-            format!("job update: {error}; write it as gres=NAME:COUNT, e.g. gres=gpu:1"),
-        ));
-    }
+    let who = "job update";
+    let requested =
+        RequestedGres::read(update).map_err(|problem| problem.rejection(&who, "gres="))?;
+    bounds::check_partitions(update, &who)?;
     let update = Component {
         position: Position::Plain,
         ..update.clone()
@@ -181,7 +170,6 @@ pub fn evaluate_modify(policy: &Policy, update: &Component<'_>) -> Result<(), Re
     if let Some(partition) = update.partition {
         let partitions = accelerators::Partitions::explicit(partition);
         if has_gres_fields(&update) {
-            let requested = RequestedGres::of(&update);
             accelerators::check_explicit(policy, &update, &requested, partition)?;
             accelerators::check_reserved(policy, &update, &requested, &partitions)?;
         }
