@@ -4,7 +4,7 @@
 
 use super::bounds::RequestedGres;
 use super::{reject, Changes, Component, RejectCode, Rejection};
-use crate::policy::{AcceleratorAction, AcceleratorRule, Policy};
+use crate::policy::{AcceleratorAction, Policy};
 use crate::shown::shown;
 
 /// How the partition a component will run on was decided.
@@ -83,7 +83,7 @@ pub(crate) fn check<'p: 'x, 'x>(
         let Some(rule) = policy.accelerators.get(request.name) else {
             continue;
         };
-        if !target.is_some_and(|t| allows(rule, t)) {
+        if !target.is_some_and(|t| rule.allows(t)) {
             return Err(reject(
                 RejectCode::InvalidPartitionName,
                 format!(
@@ -121,7 +121,7 @@ pub(crate) fn check_explicit(
         let Some(rule) = policy.accelerators.get(name) else {
             continue;
         };
-        if let Some(partition) = partitions.iter().find(|p| !allows(rule, p)) {
+        if let Some(partition) = partitions.iter().find(|p| !rule.allows(p)) {
             let request = component
                 .gres_request(name)
                 .map_or_else(|| format!("{}:1", shown(name)), |r| r.to_string());
@@ -138,10 +138,6 @@ pub(crate) fn check_explicit(
         }
     }
     Ok(())
-}
-
-fn allows(rule: &AcceleratorRule, partition: &str) -> bool {
-    rule.partitions.iter().any(|p| p.as_ref() == partition)
 }
 
 /// Applies `partitions.<p>.reserved_for`.

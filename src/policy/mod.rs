@@ -48,8 +48,21 @@ pub(crate) struct PartitionRule {
 /// The compiled `accelerators.<gres>` entry.
 #[derive(Debug)]
 pub(crate) struct AcceleratorRule {
+    /// The partitions as the policy lists them (messages, routing).
     pub(crate) partitions: Vec<Box<str>>,
+    /// The same, sorted, for [`AcceleratorRule::allows`].
+    sorted: Vec<Box<str>>,
     pub(crate) action: AcceleratorAction,
+}
+
+impl AcceleratorRule {
+    /// True when `partition` is one the GRES may run on (a binary search:
+    /// a rule may list hundreds of partitions).
+    pub(crate) fn allows(&self, partition: &str) -> bool {
+        self.sorted
+            .binary_search_by(|p| p.as_ref().cmp(partition))
+            .is_ok()
+    }
 }
 
 /// The compiled `qos.<name>` entry: limits per component.
@@ -337,10 +350,14 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
                 ),
             );
         }
+        let partitions: Vec<Box<str>> = rule.partitions.iter().map(boxed).collect();
+        let mut sorted = partitions.clone();
+        sorted.sort_unstable();
         accelerators.insert(
             boxed(gres),
             AcceleratorRule {
-                partitions: rule.partitions.iter().map(boxed).collect(),
+                partitions,
+                sorted,
                 action: rule.action,
             },
         );
