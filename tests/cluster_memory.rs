@@ -2,11 +2,13 @@
 //! grow by more than what 1,000 submissions are worth.
 //!
 //! The submissions are ones that leave no job record behind, so that what
-//! remains is the plugin's share (and any leak): hetjobs whose component 0
-//! is accepted (the plugin sets its QOS and time limit in Slurm's
-//! allocator) and whose component 1 is refused (an err_msg), plain jobs
-//! refused, and `sbatch --test-only` jobs that are accepted and routed (a
-//! partition string in Slurm's allocator) and then dropped by slurmctld.
+//! remains is the plugin's share (and any leak): hetjobs whose first
+//! components are accepted (the plugin sets their QOS and time limit, or
+//! routes them: strings in Slurm's allocator) and whose last component is
+//! refused (an err_msg), and plain jobs refused. (`sbatch --test-only`
+//! leaves no record either, but Slurm 24.11's slurmctld grows by several
+//! kB per --test-only submission without any job_submit plugin, so it
+//! cannot measure ours.)
 //!
 //! The yardstick, "1,000 submissions' worth", is measured on the same
 //! controller: the growth of its resident set when 1,000 held hetjobs are
@@ -51,15 +53,45 @@ const MIX: &[(&[&str], bool)] = &[
         &["-J", NAME, "-p", "cpu", "--gres=gpu:1", "--wrap", "true"],
         false,
     ),
-    // Accepted with a default QOS and time limit, then dropped.
+    // Component 0 routed to gpu, component 1 refused.
     (
-        &["--test-only", "-J", NAME, "-p", "cpu", "--wrap", "true"],
-        true,
+        &[
+            "-J",
+            NAME,
+            "--gres=gpu:1",
+            "--wrap",
+            "true",
+            ":",
+            "-J",
+            NAME,
+            "-p",
+            "cpu",
+            "--gres=gpu:1",
+        ],
+        false,
     ),
-    // Accepted and routed to gpu, then dropped.
+    // Component 0 given a QOS and time limit, component 1 routed,
+    // component 2 refused.
     (
-        &["--test-only", "-J", NAME, "--gres=gpu:1", "--wrap", "true"],
-        true,
+        &[
+            "-J",
+            NAME,
+            "-p",
+            "cpu",
+            "--wrap",
+            "true",
+            ":",
+            "-J",
+            NAME,
+            "--gres=gpu:1",
+            ":",
+            "-J",
+            NAME,
+            "-p",
+            "cpu",
+            "--gres=gpu:1",
+        ],
+        false,
     ),
 ];
 
