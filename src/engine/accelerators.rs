@@ -71,28 +71,26 @@ pub(crate) fn check<'p: 'x, 'x>(
         check_explicit(policy, component, requested, list)?;
         return Ok(Partitions::explicit(list));
     }
-    let routed: Option<&'p str> = component
-        .gres_requests()
-        .filter_map(Result::ok)
-        .filter_map(|request| policy.accelerators.get(request.name))
+    let routed: Option<&'p str> = requested
+        .names()
+        .filter_map(|name| policy.accelerators.get(name))
         .find(|rule| rule.action == AcceleratorAction::Route)
         .and_then(|rule| rule.partitions.first())
         .map(AsRef::as_ref);
     let target: Option<&'x str> = routed.or(policy.default_partition.as_deref());
-    for request in component.gres_requests().filter_map(Result::ok) {
-        let Some(rule) = policy.accelerators.get(request.name) else {
+    for name in requested.names() {
+        let Some(rule) = policy.accelerators.get(name) else {
             continue;
         };
         if !target.is_some_and(|t| rule.allows(t)) {
             return Err(reject(
                 RejectCode::InvalidPartitionName,
                 format!(
-                    "{} requests {request} but names no partition; {} components must use \
-                     --partition={} (policy: accelerators.{})",
+                    "{} requests {} but names no partition; {name} components must use \
+                     --partition={} (policy: accelerators.{name})",
                     component.position,
-                    request.name,
+                    first_request(component, name),
                     rule.partitions.join(","),
-                    request.name
                 ),
             ));
         }
@@ -122,9 +120,7 @@ pub(crate) fn check_explicit(
             continue;
         };
         if let Some(partition) = partitions.iter().find(|p| !rule.allows(p)) {
-            let request = component
-                .gres_request(name)
-                .map_or_else(|| format!("{}:1", shown(name)), |r| r.to_string());
+            let request = first_request(component, name);
             return Err(reject(
                 RejectCode::InvalidPartitionName,
                 format!(
@@ -138,6 +134,13 @@ pub(crate) fn check_explicit(
         }
     }
     Ok(())
+}
+
+/// The component's first request for GRES `name`, as messages show it.
+fn first_request(component: &Component<'_>, name: &str) -> String {
+    component
+        .gres_request(name)
+        .map_or_else(|| format!("{}:1", shown(name)), |r| r.to_string())
 }
 
 /// Applies `partitions.<p>.reserved_for`.
