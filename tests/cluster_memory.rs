@@ -16,7 +16,6 @@
 mod common;
 
 use common::cluster::{self, Cluster};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -122,24 +121,12 @@ fn rss_kb(pid: u32) -> u64 {
         .expect("VmRSS in /proc/<pid>/status")
 }
 
-/// Runs sbatch against the cluster as `Cluster::run` does (its SLURM_CONF,
-/// none of the caller's SLURM_* variables, in `$dir/tmp`), but waits for it
-/// without polling: thousands of submissions are timed by sbatch itself,
-/// not by the harness. Returns the exit code and stderr.
+/// Runs sbatch against the cluster as `Cluster::run` does
+/// ([`Cluster::command`]), but waits for it without polling: thousands of
+/// submissions are timed by sbatch itself, not by the harness. Returns the
+/// exit code and stderr.
 fn sbatch(c: &Cluster, args: &[&str]) -> (Option<i32>, String) {
-    let mut cmd = Command::new("sbatch");
-    cmd.args(args).current_dir(c.tmp_dir()).stdin(Stdio::null());
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if ["SLURM_", "SBATCH_", "SALLOC_", "SRUN_"]
-            .iter()
-            .any(|prefix| key.starts_with(prefix))
-        {
-            cmd.env_remove(key.as_ref());
-        }
-    }
-    cmd.env("SLURM_CONF", &c.slurm_conf);
-    let out = cmd.output().expect("run sbatch");
+    let out = c.command("sbatch", args).output().expect("run sbatch");
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

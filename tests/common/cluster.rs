@@ -215,8 +215,20 @@ impl Cluster {
     /// SLURM_CONF is set to this cluster's. The command runs in `$dir/tmp`
     /// with stdin from /dev/null and is killed after [`COMMAND_TIMEOUT`].
     pub fn run_env(&self, cmd: &str, args: &[&str], env: &[(&str, &str)]) -> CmdOutput {
+        let mut command = self.command(cmd, args);
+        command.envs(env.iter().copied());
+        run_command(command, COMMAND_TIMEOUT)
+    }
+
+    /// `cmd args` set up to talk to this cluster, not yet started: in
+    /// `$dir/tmp`, without the caller's SLURM_*/SBATCH_*/SALLOC_*/SRUN_*
+    /// variables, with this cluster's SLURM_CONF and stdin from /dev/null.
+    pub fn command(&self, cmd: &str, args: &[&str]) -> Command {
         let mut command = Command::new(cmd);
-        command.args(args).current_dir(self.tmp_dir());
+        command
+            .args(args)
+            .current_dir(self.tmp_dir())
+            .stdin(Stdio::null());
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy();
             if ["SLURM_", "SBATCH_", "SALLOC_", "SRUN_"]
@@ -226,10 +238,8 @@ impl Cluster {
                 command.env_remove(key.as_ref());
             }
         }
+        command.env("SLURM_CONF", &self.slurm_conf);
         command
-            .env("SLURM_CONF", &self.slurm_conf)
-            .envs(env.iter().copied());
-        run_command(command, COMMAND_TIMEOUT)
     }
 
     /// Polls `scontrol show job` until every component of the job reaches a
