@@ -8,8 +8,10 @@
 //! - comma (or semicolon) separated lists of any of these.
 //!
 //! Entries that are not GRES (`cpu=4`, `mem=1G`, `license/x=1`) are skipped.
-//! Counts accept Slurm's `k`/`m`/`g` multipliers (powers of 1024). Parsing
-//! borrows from the input and never allocates.
+//! Counts take Slurm's suffixes as its `suffix_mult` reads them (`k`, `kib`
+//! 1024; `kb` 1000; up to `p`/`pib`/`pb`), so `gpu:1kb` is 1000 GPUs, as
+//! slurmctld will allocate, never a GPU of type `1kb`. Parsing borrows from
+//! the input and never allocates.
 
 use std::fmt;
 
@@ -97,9 +99,19 @@ impl<'a> Iterator for GresIter<'a> {
 
 /// Parses `NAME[:TYPE][:COUNT]` or `NAME[:TYPE]=COUNT` (the part after
 /// `gres:`/`gres/`).
+///
+/// A field after the name is a count when Slurm reads it as one, else a
+/// type: slurmctld's `_is_valid_number` (src/common/gres.c in 22.05,
+/// src/common/slurm_protocol_defs.c in 24.11+) takes `strtoull` digits
+/// followed by one of `suffix_mult`'s suffixes. A field the releases read
+/// differently (see [`Count::Ambiguous`]) is an error, so that the job is
+/// refused rather than judged on a count slurmctld will not use.
 fn parse_entry(body: &str) -> Option<GresRequest<'_>> {
     let (spec, explicit_count) = match body.split_once('=') {
-        Some((spec, count)) => (spec, Some(parse_count(count)?)),
+        Some((spec, count)) => match read_count(count) {
+            Count::Number(count) => (spec, Some(count)),
+            _ => return None,
+        },
         None => (body, None),
     };
     let mut fields = spec.split(':');
@@ -109,13 +121,15 @@ fn parse_entry(body: &str) -> Option<GresRequest<'_>> {
         ([None, _, _], Some(count)) => (None, count),
         ([Some(t), None, _], Some(count)) if is_word(t) => (Some(t), count),
         ([None, _, _], None) => (None, 1),
-        ([Some(one), None, _], None) => match parse_count(one) {
-            Some(count) => (None, count),
-            // `17179869184g` is a count too big to hold, not a type.
-            None if is_word(one) && !looks_like_count(one) => (Some(one), 1),
-            None => return None,
+        ([Some(one), None, _], None) => match read_count(one) {
+            Count::Number(count) => (None, count),
+            Count::NotANumber if is_word(one) => (Some(one), 1),
+            _ => return None,
         },
-        ([Some(t), Some(count), None], None) if is_word(t) => (Some(t), parse_count(count)?),
+        ([Some(t), Some(count), None], None) if is_word(t) => match read_count(count) {
+            Count::Number(count) => (Some(t), count),
+            _ => return None,
+        },
         _ => return None,
     };
     Some(GresRequest {
@@ -134,26 +148,73 @@ fn is_word(text: &str) -> bool {
         && !text.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Digits with an optional k/m/g multiplier, whatever their value.
-fn looks_like_count(text: &str) -> bool {
-    let digits = text.trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G']);
-    text.len() - digits.len() <= 1
-        && !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
+/// How Slurm reads the field after a GRES name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Count {
+    /// A count every release reads the same way.
+    Number(u64),
+    /// Not a count in any release: a GRES type such as `a100` or
+    /// `3g.20gb` (digits followed by something that is not a suffix).
+    NotANumber,
+    /// Read differently by the releases or by C's arithmetic, so not
+    /// judged: a bare suffix (`k`: 22.05 reads a count of 0, 24.11+ a
+    /// type), a sign or blank before the digits (`strtoull` takes them in
+    /// 22.05), more digits than 64 bits hold (`strtoull` saturates) or a
+    /// product that overflows (C's multiplication wraps around).
+    Ambiguous,
 }
 
-/// A count with Slurm's optional k/m/g multiplier (1024-based).
-fn parse_count(text: &str) -> Option<u64> {
-    let (digits, multiplier) = match text.as_bytes().last()? {
-        b'k' | b'K' => (&text[..text.len() - 1], 1u64 << 10),
-        b'm' | b'M' => (&text[..text.len() - 1], 1u64 << 20),
-        b'g' | b'G' => (&text[..text.len() - 1], 1u64 << 30),
-        _ => (text, 1),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+/// Slurm's `suffix_mult` (src/common/slurm_protocol_defs.c): `k`/`kib`
+/// 1024, `kb` 1000, and so on to `p`/`pib`/`pb`, in any case; `None` for
+/// anything else.
+fn suffix_multiplier(suffix: &str) -> Option<u64> {
+    const UNITS: [&str; 5] = ["k", "m", "g", "t", "p"];
+    if suffix.is_empty() {
+        return Some(1);
     }
-    digits.parse::<u64>().ok()?.checked_mul(multiplier)
+    let bytes = suffix.as_bytes();
+    let unit = UNITS
+        .iter()
+        .position(|u| bytes[0].eq_ignore_ascii_case(&u.as_bytes()[0]))?;
+    let power = u32::try_from(unit).ok()? + 1;
+    match &bytes[1..] {
+        [] => Some(1024u64.pow(power)),
+        [b] if b.eq_ignore_ascii_case(&b'b') => Some(1000u64.pow(power)),
+        [i, b] if i.eq_ignore_ascii_case(&b'i') && b.eq_ignore_ascii_case(&b'b') => {
+            Some(1024u64.pow(power))
+        }
+        _ => None,
+    }
+}
+
+/// Reads a count field as slurmctld does (see [`Count`]).
+fn read_count(text: &str) -> Count {
+    let digits_end = text
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, suffix) = text.split_at(digits_end);
+    if digits.is_empty() {
+        let starts_like_strtoull = text
+            .bytes()
+            .next()
+            .is_some_and(|b| matches!(b, b'+' | b'-') || b.is_ascii_whitespace());
+        return if starts_like_strtoull || suffix_multiplier(text).is_some() {
+            Count::Ambiguous
+        } else {
+            Count::NotANumber
+        };
+    }
+    let Some(multiplier) = suffix_multiplier(suffix) else {
+        return Count::NotANumber;
+    };
+    match digits.parse::<u64>() {
+        Ok(value) if value < u64::MAX => match value.checked_mul(multiplier) {
+            Some(count) => Count::Number(count),
+            None => Count::Ambiguous,
+        },
+        _ => Count::Ambiguous,
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +284,70 @@ mod tests {
         assert_eq!(all("gres:gpu:0"), vec![one("gpu", None, 0)]);
         assert_eq!(all("gres:mps:2k"), vec![one("mps", None, 2048)]);
         assert_eq!(all("gres/bw=1G"), vec![one("bw", None, 1 << 30)]);
+    }
+
+    #[test]
+    fn every_suffix_of_slurms_suffix_mult() {
+        for (suffix, multiplier) in [
+            ("k", 1u64 << 10),
+            ("kib", 1 << 10),
+            ("kb", 1_000),
+            ("m", 1 << 20),
+            ("MiB", 1 << 20),
+            ("mb", 1_000_000),
+            ("G", 1 << 30),
+            ("gib", 1 << 30),
+            ("gB", 1_000_000_000),
+            ("t", 1 << 40),
+            ("tib", 1 << 40),
+            ("TB", 1_000_000_000_000),
+            ("p", 1 << 50),
+            ("pib", 1 << 50),
+            ("pb", 1_000_000_000_000_000),
+        ] {
+            for field in ["gres:gpu:1", "gres/gpu:1", "gres/gpu=1", "gres:gpu:a100:1"] {
+                let tres = format!("{field}{suffix}");
+                let request = parse(&tres).next().unwrap().unwrap();
+                assert_eq!(request.count, multiplier, "{tres}");
+                assert_ne!(request.gres_type, Some("1kb"), "{tres}");
+            }
+        }
+        // 22.05's test case from the field: gpu:1kb is 1000 GPUs.
+        assert_eq!(all("gres:gpu:1kb"), vec![one("gpu", None, 1000)]);
+    }
+
+    #[test]
+    fn types_that_start_like_numbers_or_suffixes_stay_types() {
+        assert_eq!(all("gres:gpu:k80:1"), vec![one("gpu", Some("k80"), 1)]);
+        assert_eq!(all("gres:gpu:k80"), vec![one("gpu", Some("k80"), 1)]);
+        assert_eq!(all("gres:gpu:p100"), vec![one("gpu", Some("p100"), 1)]);
+        assert_eq!(all("gres:gpu:tesla"), vec![one("gpu", Some("tesla"), 1)]);
+        assert_eq!(all("gres:gpu:1x"), vec![one("gpu", Some("1x"), 1)]);
+        assert_eq!(all("gres:gpu:1kbx"), vec![one("gpu", Some("1kbx"), 1)]);
+    }
+
+    #[test]
+    fn fields_the_releases_read_differently_are_errors() {
+        // A bare suffix: 22.05's strtoull reads 0 digits and `kb` as a
+        // count of 0, 24.11+ reads a type. A sign: 22.05's strtoull takes
+        // it. Overflow: C wraps `17179869184g` around to 0.
+        for bad in [
+            "gres:gpu:k",
+            "gres:gpu:kb",
+            "gres:gpu:MIB",
+            "gres:gpu:a100:pb",
+            "gres:gpu:+2",
+            "gres:gpu:-2",
+            "gres/gpu=+1",
+            "gres:gpu:16777216t",
+            "gres:gpu:18446744073709551615",
+        ] {
+            let results: Vec<_> = parse(bad).collect();
+            assert!(
+                results.iter().any(Result::is_err),
+                "{bad:?} should be an error, got {results:?}"
+            );
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@
 
 use super::{reject, Component, RejectCode, Rejection};
 use crate::gres::GresParseError;
+use crate::policy::Policy;
+use crate::shown::shown;
 
 /// The most GRES entries one component may carry, over all its tres_per_*
 /// fields (`--gres=gpu:2,qpu:1` is two). A cluster has a handful of GRES.
@@ -47,20 +49,37 @@ impl GresProblem {
     }
 }
 
-/// Refuses a component that names more partitions than any real request.
+/// Refuses a component that names more partitions than any real request,
+/// and a partition list that names none (`--partition=,`): slurmctld 22.05
+/// refuses such a list, 24.11 and later put the job on the default
+/// partition, and hetpolicy judges only what it can name.
 pub(crate) fn check_partitions(
+    policy: &Policy,
     component: &Component<'_>,
     who: &dyn std::fmt::Display,
+    option: &str,
 ) -> Result<(), Rejection> {
-    let partitions = component
-        .partition
-        .map_or(0, |list| list.split(',').count());
+    let Some(list) = component.partition else {
+        return Ok(());
+    };
+    let partitions = list.split(',').count();
     if partitions > MAX_PARTITIONS {
         return Err(reject(
             RejectCode::InvalidPartitionName,
             format!(
                 "{who} names {partitions} partitions; hetpolicy reads at most {MAX_PARTITIONS} \
                  per component: list the partitions the job can use"
+            ),
+        ));
+    }
+    if list.split(',').all(|name| name.trim().is_empty()) {
+        let example = policy.default_partition.as_deref().unwrap_or("NAME");
+        return Err(reject(
+            RejectCode::InvalidPartitionName,
+            format!(
+                "{who} gives {option}{} but names no partition in it: name one, e.g. \
+                 {option}{example}, or leave it out to use the default partition",
+                shown(list)
             ),
         ));
     }

@@ -96,6 +96,9 @@ pub struct Component<'a> {
     pub std_in: Option<&'a str>,
     /// Site option values (`--qpu=NAME`).
     pub options: Option<&'a dyn OptionValues>,
+    /// Which component of its command line the SPANK plugin saw this job
+    /// as in sbatch/salloc/srun (0, 1, ...), when it ran there.
+    pub client_component: Option<u32>,
 }
 
 /// Which tres_per_* field a request came from, which says what its count

@@ -154,3 +154,24 @@ pub(crate) fn check_totals(
     }
     Ok(())
 }
+
+/// Refuses a later hetjob component that reaches slurmctld as a plain job.
+/// `sbatch --test-only` (and `salloc`/`srun --test-only`) sends each
+/// component as its own will-run request, without het_job_offset, so the
+/// rules over a whole hetjob (`io_files`, `hetjob`) cannot be applied; the
+/// SPANK plugin's component index gives it away. A dry run must not promise
+/// a start for a job the real submission refuses.
+pub(crate) fn check_split_hetjob(component: &Component<'_>) -> Result<(), Rejection> {
+    match (component.position, component.client_component) {
+        (Position::Plain, Some(index)) if index > 0 => Err(reject(
+            RejectCode::NotSupported,
+            format!(
+                "hetjob component {index} reached slurmctld as a separate job, as --test-only \
+                 sends hetjob components, so hetpolicy cannot check the rules over the whole \
+                 hetjob; check the script with `hetpolicy eval SCRIPT`, or submit it held \
+                 (sbatch --hold) and release it (scontrol release JOBID)"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}

@@ -16,6 +16,7 @@ mod hetjob;
 mod io_files;
 mod options;
 mod qos;
+mod reading;
 
 use std::fmt;
 
@@ -23,6 +24,7 @@ pub use bounds::{MAX_GRES_ENTRIES, MAX_PARTITIONS};
 pub use component::{Component, Memory, NamedValues, OptionValues, Position};
 pub use hetjob::HetjobState;
 pub use options::check_value as check_option_value;
+pub use reading::Reading;
 
 use crate::policy::Policy;
 use crate::units::TimeLimit;
@@ -138,9 +140,10 @@ fn judge<'p>(
     in_order: bool,
 ) -> Result<Changes<'p>, Rejection> {
     let who = component.position;
+    hetjob::check_split_hetjob(component)?;
     let requested =
         RequestedGres::read(component).map_err(|problem| problem.rejection(&who, "--gres="))?;
-    bounds::check_partitions(component, &who)?;
+    bounds::check_partitions(policy, component, &who, "--partition=")?;
     hetjob::check_component_count(policy, who)?;
     let mut changes = Changes::default();
     let partitions = accelerators::check(policy, component, &requested, &mut changes)?;
@@ -162,7 +165,7 @@ pub fn evaluate_modify(policy: &Policy, update: &Component<'_>) -> Result<(), Re
     let who = "job update";
     let requested =
         RequestedGres::read(update).map_err(|problem| problem.rejection(&who, "gres="))?;
-    bounds::check_partitions(update, &who)?;
+    bounds::check_partitions(policy, update, &who, "partition=")?;
     let update = Component {
         position: Position::Plain,
         ..update.clone()
@@ -177,10 +180,51 @@ pub fn evaluate_modify(policy: &Policy, update: &Component<'_>) -> Result<(), Re
             qos::check_allowed(policy, &update, &partitions)?;
         }
     }
-    if let Some(qos_name) = update.qos {
-        qos::check_limits(policy, &update, qos_name, None)?;
+    if let Some(list) = update.qos {
+        qos::check_names(&update, list)?;
+        for qos_name in qos::qos_names(list) {
+            qos::check_limits(policy, &update, qos_name, None)?;
+        }
     }
     Ok(())
+}
+
+/// The first field an update changes whose rules need the job's other
+/// fields, which slurmctld does not show plugins (job_record_t has no
+/// public header): a partition (its GRES, QOS and site option rules read
+/// the job's GRES and QOS), a QOS (allowed per partition, limits on the
+/// job's size), GRES, nodes, tasks, CPUs or memory (limits of the job's
+/// QOS). `None` when the update changes none of them (a hold, a name, a
+/// shorter time limit: users can only shorten it).
+pub fn unjudged_update_field(update: &Component<'_>) -> Option<&'static str> {
+    let fields = [
+        (update.partition.is_some(), "partition"),
+        (update.qos.is_some(), "qos"),
+        (has_gres_fields(update), "gres"),
+        (update.nodes.is_some(), "numnodes"),
+        (update.tasks.is_some(), "numtasks"),
+        (update.cpus_per_task.is_some(), "cpuspertask"),
+        (update.min_cpus.is_some(), "numcpus"),
+        (update.memory.is_some(), "minmemory"),
+    ];
+    fields
+        .into_iter()
+        .find_map(|(changed, field)| changed.then_some(field))
+}
+
+/// The refusal of an update hetpolicy cannot judge (see
+/// [`unjudged_update_field`]), for someone the policy's
+/// `job_updates.unjudged_allowed_for` does not allow.
+pub fn refuse_unjudged_update(field: &str) -> Rejection {
+    reject(
+        RejectCode::AccessDenied,
+        format!(
+            "job update changes {field}, which hetpolicy cannot check against the rest of the \
+             job; cancel the job and submit it again with the new {field} (scancel, then \
+             sbatch), or ask an administrator to make the change (policy: \
+             job_updates.unjudged_allowed_for)"
+        ),
+    )
 }
 
 fn has_gres_fields(c: &Component<'_>) -> bool {

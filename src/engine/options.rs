@@ -11,7 +11,26 @@ use crate::shown::shown;
 /// Checks one value of `option` given by the component at `position`. The
 /// SPANK plugin calls this in sbatch/salloc/srun, the job_submit plugin in
 /// slurmctld, so both say the same thing.
+///
+/// A value must be printable text: a control character (a newline would
+/// add a line to the prolog's record of the job) or bytes that are not
+/// UTF-8 (read as U+FFFD) are refused whatever the option allows.
 pub fn check_value(option: &SiteOption, value: &str, position: Position) -> Result<(), Rejection> {
+    if value
+        .chars()
+        .any(|c| c.is_control() || c == char::REPLACEMENT_CHARACTER)
+    {
+        return Err(reject(
+            RejectCode::AccessDenied,
+            format!(
+                "{position} sets --{} to a value with a control character or bytes that are \
+                 not UTF-8 ({}); use printable text only (policy: options.{})",
+                option.name(),
+                shown(value),
+                option.name()
+            ),
+        ));
+    }
     if option.allows(value) {
         return Ok(());
     }
@@ -78,4 +97,27 @@ pub(crate) fn check(
 
 fn list(values: &[Box<str>]) -> String {
     values.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Policy;
+
+    #[test]
+    fn control_characters_and_bad_bytes_are_refused_in_any_option() {
+        let policy =
+            Policy::from_yaml("options:\n  tag:\n    help: any tag\n", "p.yaml").expect("loads");
+        let tag = &policy.options()[0];
+        assert!(check_value(tag, "fine value", Position::Plain).is_ok());
+        for bad in ["a\nb", "a\tb", "\u{7f}", "\u{FFFD}"] {
+            let r = check_value(tag, bad, Position::Het(1)).unwrap_err();
+            assert!(
+                r.message
+                    .starts_with("hetjob component 1 sets --tag to a value with a control"),
+                "{}",
+                r.message
+            );
+        }
+    }
 }

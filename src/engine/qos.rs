@@ -12,34 +12,76 @@ use crate::units::{Megabytes, TimeLimit};
 
 /// Applies the partition's QOS rules and the QOS's limits, setting the
 /// partition's default QOS (and the QOS's time limit) where none was given.
+///
+/// `--qos=a,b` (Slurm 24.11+) lets the job run under any QOS of its list,
+/// so each one must be allowed on the partition and each one's limits must
+/// hold; a component without `--time` gets the smallest `max_time` of them.
 pub(crate) fn check<'p>(
     policy: &'p Policy,
     component: &Component<'_>,
     partitions: &Partitions<'_>,
     changes: &mut Changes<'p>,
 ) -> Result<(), Rejection> {
-    let qos_name = match component.qos {
-        Some(qos) => qos,
-        None => {
-            let default = partitions
-                .first()
-                .and_then(|p| policy.partitions.get(p))
-                .and_then(|rule| rule.default_qos.as_deref());
-            changes.qos = default;
-            match default {
-                Some(default) => default,
-                // The user's association default applies, which the
-                // policy cannot see.
-                None => return Ok(()),
-            }
+    let Some(list) = component.qos else {
+        let default = partitions
+            .first()
+            .and_then(|p| policy.partitions.get(p))
+            .and_then(|rule| rule.default_qos.as_deref());
+        changes.qos = default;
+        // Without a default, the user's association default applies, which
+        // the policy cannot see.
+        if let Some(default) = default {
+            check_one(policy, component, default, partitions, changes)?;
         }
+        return Ok(());
     };
-    check_allowed_qos(policy, component, qos_name, partitions)?;
-    check_limits(policy, component, qos_name, Some(partitions))?;
-    if component.time_limit.is_none() {
-        changes.time_limit = policy.qos.get(qos_name).and_then(|l| l.max_time);
+    check_names(component, list)?;
+    for qos in qos_names(list) {
+        check_one(policy, component, qos, partitions, changes)?;
     }
     Ok(())
+}
+
+fn check_one<'p>(
+    policy: &'p Policy,
+    component: &Component<'_>,
+    qos: &str,
+    partitions: &Partitions<'_>,
+    changes: &mut Changes<'p>,
+) -> Result<(), Rejection> {
+    check_allowed_qos(policy, component, qos, partitions)?;
+    check_limits(policy, component, qos, Some(partitions))?;
+    if component.time_limit.is_none() {
+        if let Some(max) = policy.qos.get(qos).and_then(|l| l.max_time) {
+            changes.time_limit = Some(match changes.time_limit {
+                Some(earlier) if max.exceeds(earlier) => earlier,
+                _ => max,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The QOS names of a `--qos` value: `gpu,normal` is two. Empty names are
+/// dropped, as Slurm's list parsing does.
+pub(crate) fn qos_names(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|q| !q.is_empty())
+}
+
+/// Refuses a `--qos` value that names no QOS (`--qos=,`): Slurm releases
+/// differ on what they make of it.
+pub(crate) fn check_names(component: &Component<'_>, list: &str) -> Result<(), Rejection> {
+    if qos_names(list).next().is_some() {
+        return Ok(());
+    }
+    Err(reject(
+        RejectCode::InvalidQos,
+        format!(
+            "{} gives --qos={} but names no QOS in it: name one, e.g. --qos=normal, or leave              --qos out",
+            component.position,
+            shown(list)
+        ),
+    ))
 }
 
 /// Applies `partitions.<p>.qos.allowed` to the QOS an update names.
@@ -48,10 +90,11 @@ pub(crate) fn check_allowed(
     component: &Component<'_>,
     partitions: &Partitions<'_>,
 ) -> Result<(), Rejection> {
-    match component.qos {
-        Some(qos) => check_allowed_qos(policy, component, qos, partitions),
-        None => Ok(()),
-    }
+    let Some(list) = component.qos else {
+        return Ok(());
+    };
+    check_names(component, list)?;
+    qos_names(list).try_for_each(|qos| check_allowed_qos(policy, component, qos, partitions))
 }
 
 fn check_allowed_qos(

@@ -627,3 +627,167 @@ fn user_values_in_messages_are_cut_and_escaped() {
         r.message
     );
 }
+
+#[test]
+fn a_partition_list_that_names_none_is_refused_with_the_fix() {
+    let p = policy();
+    for list in [",", ",,", " , "] {
+        let r = rejection(&plain(&p, &on(list)));
+        assert_eq!(r.code, RejectCode::InvalidPartitionName);
+        assert_eq!(
+            r.message,
+            format!(
+                "job gives --partition={list} but names no partition in it: name one, e.g. \
+                 --partition=cpu, or leave it out to use the default partition"
+            )
+        );
+    }
+    // Empty names beside real ones are dropped, as slurmctld's list
+    // parsing does: the GPU rule still applies to partition cpu.
+    let c = Component {
+        tres_per_node: Some("gres:gpu:1"),
+        ..on("cpu,,")
+    };
+    assert_eq!(
+        rejection(&plain(&p, &c)).code,
+        RejectCode::InvalidPartitionName
+    );
+    let update = on(",");
+    assert_eq!(
+        evaluate_modify(&p, &update).unwrap_err().message,
+        "job update gives partition=, but names no partition in it: name one, e.g. \
+         partition=cpu, or leave it out to use the default partition"
+    );
+}
+
+#[test]
+fn gres_counts_with_suffixes_count_as_slurm_reads_them() {
+    let p = policy();
+    for gres in [
+        "gres:gpu:1kb",
+        "gres/gpu:1kib",
+        "gres:gpu:1t",
+        "gres/gpu=1M",
+    ] {
+        let c = Component {
+            tres_per_node: Some(gres),
+            ..on("gpu")
+        };
+        let r = rejection(&plain(&p, &c));
+        assert_eq!(
+            r.code,
+            RejectCode::AccountingPolicy,
+            "{gres}: {}",
+            r.message
+        );
+    }
+    let c = Component {
+        tres_per_job: Some("gres:gpu:kb"),
+        ..on("gpu")
+    };
+    assert_eq!(rejection(&plain(&p, &c)).code, RejectCode::InvalidGres);
+}
+
+#[test]
+fn every_qos_of_a_list_must_be_allowed_and_within_its_limits() {
+    let p = policy();
+    // gpu allows normal and gpu; long is not allowed there.
+    let c = Component {
+        qos: Some("gpu,long"),
+        tres_per_node: Some("gres:gpu:1"),
+        ..on("gpu")
+    };
+    let r = rejection(&plain(&p, &c));
+    assert_eq!(r.code, RejectCode::InvalidQos);
+    assert!(
+        r.message.contains("uses QOS long on partition gpu"),
+        "{}",
+        r.message
+    );
+    // 2 GPUs fit gpu but not normal (max 1).
+    let c = Component {
+        qos: Some("gpu,normal"),
+        tres_per_node: Some("gres:gpu:2"),
+        ..on("gpu")
+    };
+    let r = rejection(&plain(&p, &c));
+    assert_eq!(r.code, RejectCode::AccountingPolicy);
+    assert!(r.message.contains("with QOS normal"), "{}", r.message);
+    // 1 GPU fits both; the time limit given is the smaller max_time.
+    let c = Component {
+        qos: Some("gpu,normal"),
+        tres_per_node: Some("gres:gpu:1"),
+        ..on("gpu")
+    };
+    let accepted = changes(&plain(&p, &c));
+    assert_eq!(accepted.qos, None);
+    assert_eq!(accepted.time_limit, Some(TimeLimit::Minutes(1440)));
+    let c = Component {
+        qos: Some("gpu,normal"),
+        time_limit: Some(TimeLimit::Minutes(2000)),
+        tres_per_node: Some("gres:gpu:1"),
+        ..on("gpu")
+    };
+    assert_eq!(rejection(&plain(&p, &c)).code, RejectCode::InvalidTimeLimit);
+    let c = Component {
+        qos: Some(","),
+        ..on("cpu")
+    };
+    assert_eq!(rejection(&plain(&p, &c)).code, RejectCode::InvalidQos);
+}
+
+#[test]
+fn a_later_component_sent_as_a_plain_job_is_refused() {
+    let p = policy();
+    let c = Component {
+        client_component: Some(1),
+        ..on("cpu")
+    };
+    let r = rejection(&plain(&p, &c));
+    assert_eq!(r.code, RejectCode::NotSupported);
+    assert!(r
+        .message
+        .starts_with("hetjob component 1 reached slurmctld as a separate job"));
+    // Component 0, a plain job, and real hetjob components pass.
+    for c in [
+        Component {
+            client_component: Some(0),
+            ..on("cpu")
+        },
+        Component {
+            client_component: Some(1),
+            position: Position::Het(1),
+            ..on("cpu")
+        },
+    ] {
+        let verdicts = match c.position {
+            Position::Plain => vec![plain(&p, &c)],
+            Position::Het(_) => hetjob(&p, &[on("cpu"), c.clone()]),
+        };
+        assert!(verdicts.iter().all(Verdict::is_accept), "{verdicts:?}");
+    }
+}
+
+#[test]
+fn updates_that_need_the_rest_of_the_job_are_named() {
+    assert_eq!(unjudged_update_field(&on("gpu")), Some("partition"));
+    let qos = Component {
+        qos: Some("gpu"),
+        ..Component::default()
+    };
+    assert_eq!(unjudged_update_field(&qos), Some("qos"));
+    let gres = Component {
+        tres_per_node: Some("gres:gpu:1"),
+        ..Component::default()
+    };
+    assert_eq!(unjudged_update_field(&gres), Some("gres"));
+    let time = Component {
+        time_limit: Some(TimeLimit::Minutes(60)),
+        ..Component::default()
+    };
+    assert_eq!(unjudged_update_field(&time), None);
+    assert_eq!(unjudged_update_field(&Component::default()), None);
+    assert!(refuse_unjudged_update("partition")
+        .message
+        .starts_with("job update changes partition, which hetpolicy cannot check"));
+}

@@ -43,6 +43,33 @@ pub struct PolicyFile {
     /// `accept`.
     #[serde(default)]
     pub on_error: OnError,
+    /// `scontrol update` of a submitted job.
+    #[serde(default)]
+    pub job_updates: JobUpdatesFile,
+}
+
+/// `job_updates`: updates hetpolicy cannot judge from the fields they carry.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobUpdatesFile {
+    /// Who may still make them.
+    #[serde(default)]
+    pub unjudged_allowed_for: UnjudgedUpdates,
+}
+
+/// `job_updates.unjudged_allowed_for`: who may make an update that changes
+/// a field whose rules need the job's other fields (partition, QOS, GRES,
+/// nodes, tasks, CPUs, memory), which slurmctld does not show plugins.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnjudgedUpdates {
+    /// Root, SlurmUser and Slurm operators and administrators only.
+    #[default]
+    Operators,
+    /// Everyone: such updates are not checked.
+    Everyone,
+    /// Nobody: cancel and resubmit instead.
+    Nobody,
 }
 
 /// `options.<name>`: a site option.

@@ -15,10 +15,10 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
-pub use file::{AcceleratorAction, OnError};
+pub use file::{AcceleratorAction, OnError, UnjudgedUpdates};
 use file::{Name, PolicyFile};
 pub use lint::{closest_name, lint, PolicyWarning};
-pub use site_option::{SiteOption, JOB_ENV_PREFIX};
+pub use site_option::{SiteOption, COMPONENT_ENV, JOB_ENV_PREFIX};
 
 use crate::units::{Megabytes, TimeLimit};
 
@@ -34,6 +34,7 @@ pub struct Policy {
     pub(crate) hetjob: HetjobLimits,
     pub(crate) options: Vec<SiteOption>,
     pub(crate) on_error: OnError,
+    pub(crate) unjudged_updates: UnjudgedUpdates,
 }
 
 /// The compiled `partitions.<name>` entry.
@@ -170,6 +171,12 @@ impl Policy {
     /// What happens to a job that cannot be judged (`on_error`).
     pub fn on_error(&self) -> OnError {
         self.on_error
+    }
+
+    /// Who may make updates hetpolicy cannot judge
+    /// (`job_updates.unjudged_allowed_for`).
+    pub fn unjudged_updates(&self) -> UnjudgedUpdates {
+        self.unjudged_updates
     }
 
     /// The GRES names the policy maps to partitions, sorted.
@@ -408,6 +415,7 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
         },
         options,
         on_error: file.on_error,
+        unjudged_updates: file.job_updates.unjudged_allowed_for,
     })
 }
 

@@ -9,6 +9,11 @@ use super::Problems;
 /// from sbatch/salloc/srun to slurmctld (and to the component's prolog).
 pub const JOB_ENV_PREFIX: &str = "HETPOLICY_";
 
+/// The job-control variable in which the SPANK plugin tells slurmctld which
+/// component of the command line a job is (0, 1, ...). No site option can
+/// be named like it: option names start with a letter or digit.
+pub const COMPONENT_ENV: &str = "HETPOLICY__COMPONENT";
+
 /// One compiled site option.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SiteOption {

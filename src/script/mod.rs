@@ -201,6 +201,7 @@ impl Request {
             std_err: self.std_err.as_deref(),
             std_in: self.std_in.as_deref(),
             options: Some(&self.site_values),
+            client_component: None,
         }
     }
 

@@ -124,6 +124,29 @@ pub(crate) fn slurm_user_id() -> Option<u32> {
     Some(unsafe { (*(conf as *const slurm_conf_t)).slurm_user_id })
 }
 
+/// True when `uid` may act as a Slurm operator: slurmctld's own
+/// `validate_operator` (src/slurmctld/proc_req.c: root, SlurmUser, or an
+/// operator or administrator in the accounting database), which slurmctld
+/// exports and calls itself before job_modify without holding the
+/// accounting locks it takes. Outside slurmctld: root or SlurmUser.
+#[cfg_attr(feature = "spank", allow(dead_code))] // job_submit only
+pub(crate) fn is_operator(uid: u32) -> bool {
+    type ValidateOperator = unsafe extern "C" fn(libc::uid_t) -> bool;
+    static FOUND: OnceLock<Option<ValidateOperator>> = OnceLock::new();
+    let validate = FOUND.get_or_init(|| {
+        symbol(c"validate_operator").map(|found| {
+            // SAFETY: slurmctld's `extern bool validate_operator(uid_t)`.
+            unsafe { std::mem::transmute::<*mut c_void, ValidateOperator>(found) }
+        })
+    });
+    match validate {
+        // SAFETY: a plain call with a uid; it reads slurmctld's config and
+        // accounting cache under their own locks.
+        Some(validate) => unsafe { validate(uid) },
+        None => uid == 0 || slurm_user_id() == Some(uid),
+    }
+}
+
 #[cfg_attr(not(feature = "spank"), allow(dead_code))] // SPANK only
 /// The SPANK functions of the host (sbatch, salloc, srun, slurmstepd,
 /// slurmd), from slurm/spank.h.

@@ -8,6 +8,7 @@ use std::panic::catch_unwind;
 use super::state::{plugin, Plugin};
 use super::{PLUGIN_NAME, SPANK_FAILURE, SPANK_SUCCESS};
 use crate::engine::{check_option_value, Position};
+use crate::policy::COMPONENT_ENV;
 use crate::slurm::api::{c_string, SpankApi};
 use crate::slurm::bindings::{spank_option, spank_t, HETPOLICY_ESPANK_SUCCESS};
 use crate::slurm::fields::text;
@@ -99,6 +100,7 @@ pub(crate) fn finish_component(api: &SpankApi, spank: spank_t, state: &mut Plugi
     let index = state.components_done;
     state.components_done += 1;
     let captured: Vec<Vec<String>> = state.captured.iter_mut().map(std::mem::take).collect();
+    forward(api, spank, COMPONENT_ENV, &index.to_string());
     let Some(policy) = state.policy.clone() else {
         return SPANK_SUCCESS;
     };
@@ -116,15 +118,22 @@ pub(crate) fn finish_component(api: &SpankApi, spank: spank_t, state: &mut Plugi
                 return SPANK_FAILURE;
             }
         }
-        let name = c_string(option.job_env());
-        let value = c_string(value.unwrap_or(""));
-        // SAFETY: both strings are NUL-terminated and outlive the call.
-        let rc = unsafe { (api.job_control_setenv)(spank, name.as_ptr(), value.as_ptr(), 1) };
-        if rc != HETPOLICY_ESPANK_SUCCESS {
-            log::debug!("cannot forward {} (spank error {rc})", option.job_env());
-        }
+        forward(api, spank, option.job_env(), value.unwrap_or(""));
     }
     SPANK_SUCCESS
+}
+
+/// Puts `name=value` into the current component's job-control environment
+/// (its job_desc's spank_job_env in slurmctld), replacing the value an
+/// earlier component left there.
+fn forward(api: &SpankApi, spank: spank_t, name: &str, value: &str) {
+    let c_name = c_string(name);
+    let c_value = c_string(value);
+    // SAFETY: both strings are NUL-terminated and outlive the call.
+    let rc = unsafe { (api.job_control_setenv)(spank, c_name.as_ptr(), c_value.as_ptr(), 1) };
+    if rc != HETPOLICY_ESPANK_SUCCESS {
+        log::debug!("cannot forward {name} (spank error {rc})");
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::ffi::{c_char, c_int, CStr};
 
 use crate::engine::{Changes, Component, Memory, OptionValues, Position, RejectCode};
-use crate::policy::SiteOption;
+use crate::policy::{SiteOption, COMPONENT_ENV};
 use crate::slurm::api::SlurmApi;
 use crate::slurm::bindings::{job_desc_msg_t, slurm_err_t, HETPOLICY_CRON_JOB, HETPOLICY_NO_VAL};
 use crate::slurm::fields::{count16, count32, text, value64, MEM_PER_CPU};
@@ -13,6 +13,7 @@ use crate::units::{Megabytes, TimeLimit};
 /// The text fields of one job_desc, read once (NULL-safe, lossy UTF-8),
 /// which the [`Component`] view borrows.
 pub(crate) struct JobText<'a> {
+    name: Option<Cow<'a, str>>,
     partition: Option<Cow<'a, str>>,
     qos: Option<Cow<'a, str>>,
     tres_per_job: Option<Cow<'a, str>>,
@@ -47,16 +48,43 @@ impl<'a> SpankJobEnv<'a> {
     }
 }
 
-impl OptionValues for SpankJobEnv<'_> {
-    /// The last entry for the option wins, as in an environment.
-    fn value(&self, option: &SiteOption) -> Option<&str> {
+impl SpankJobEnv<'_> {
+    /// The component index the SPANK plugin recorded ([`COMPONENT_ENV`]),
+    /// the last entry winning.
+    fn client_component(&self) -> Option<u32> {
         self.entries
             .iter()
             .rev()
             .filter(|entry| !entry.is_null())
             // SAFETY: non-NULL entries are NUL-terminated strings (see read).
-            .filter_map(|entry| unsafe { CStr::from_ptr(*entry) }.to_str().ok())
-            .find_map(|entry| option.value_in_env_entry(entry))
+            .map(|entry| unsafe { CStr::from_ptr(*entry) }.to_bytes())
+            .find_map(|entry| {
+                entry
+                    .strip_prefix(COMPONENT_ENV.as_bytes())?
+                    .strip_prefix(b"=")
+            })
+            .and_then(|value| std::str::from_utf8(value).ok()?.parse().ok())
+    }
+}
+
+impl OptionValues for SpankJobEnv<'_> {
+    /// The last entry for the option wins, as in an environment. A value
+    /// that is not UTF-8 reads as U+FFFD, which the options rule refuses:
+    /// it is never skipped (the prolog would still record it).
+    fn value(&self, option: &SiteOption) -> Option<&str> {
+        const NOT_UTF8: &str = "\u{FFFD}";
+        self.entries
+            .iter()
+            .rev()
+            .filter(|entry| !entry.is_null())
+            // SAFETY: non-NULL entries are NUL-terminated strings (see read).
+            .map(|entry| unsafe { CStr::from_ptr(*entry) }.to_bytes())
+            .find_map(|entry| {
+                let value = entry
+                    .strip_prefix(option.job_env().as_bytes())?
+                    .strip_prefix(b"=")?;
+                Some(std::str::from_utf8(value).unwrap_or(NOT_UTF8))
+            })
     }
 }
 
@@ -67,6 +95,7 @@ impl<'a> JobText<'a> {
         // NUL-terminated strings that live as long as `desc`.
         unsafe {
             JobText {
+                name: text(desc.name),
                 partition: text(desc.partition),
                 qos: text(desc.qos),
                 tres_per_job: text(desc.tres_per_job),
@@ -79,6 +108,11 @@ impl<'a> JobText<'a> {
                 spank_job_env: SpankJobEnv::read(desc),
             }
         }
+    }
+
+    /// The job's name (`--job-name`), if it has one.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref()
     }
 
     /// The engine's view of `desc`, borrowing these texts.
@@ -101,14 +135,22 @@ impl<'a> JobText<'a> {
             std_err: self.std_err.as_deref(),
             std_in: self.std_in.as_deref(),
             options: Some(&self.spank_job_env),
+            client_component: self.spank_job_env.client_component(),
         }
     }
 }
 
 /// Plain job or hetjob component. scrontab jobs carry offset 0 but are
-/// plain jobs (`CRON_JOB` in bitflags).
+/// plain jobs (`CRON_JOB` in bitflags), and so are jobs a federation's
+/// origin cluster sends to a sibling (fed_siblings_viable set), which
+/// arrive with offset 0: federations take no hetjobs (a hetjob is refused
+/// on a federated cluster unless submitted to one cluster, where it never
+/// reaches a sibling).
 pub(crate) fn position(desc: &job_desc_msg_t) -> Position {
-    if desc.het_job_offset == HETPOLICY_NO_VAL || desc.bitflags & HETPOLICY_CRON_JOB != 0 {
+    if desc.het_job_offset == HETPOLICY_NO_VAL
+        || desc.bitflags & HETPOLICY_CRON_JOB != 0
+        || (desc.het_job_offset == 0 && desc.fed_siblings_viable != 0)
+    {
         Position::Plain
     } else {
         Position::Het(desc.het_job_offset)

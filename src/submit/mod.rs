@@ -21,8 +21,12 @@ mod state;
 use std::ffi::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::engine::{evaluate, evaluate_modify, reject, Component, RejectCode, Rejection, Verdict};
-use crate::policy::OnError;
+use crate::engine::{
+    evaluate, evaluate_modify, refuse_unjudged_update, reject, unjudged_update_field, Component,
+    Reading, RejectCode, Rejection, Verdict,
+};
+use crate::policy::{OnError, UnjudgedUpdates};
+use crate::shown::shown;
 use crate::slurm::api::slurm;
 use crate::slurm::bindings::{job_desc_msg_t, HETPOLICY_SLURM_VERSION_NUMBER};
 use convert::{apply, error_code, JobText};
@@ -51,9 +55,14 @@ const PLUGIN_TYPE: &str = "job_submit/hetpolicy";
 /// installs logging and loads the policy. Never fails: without a valid
 /// policy the plugin rejects every job with a message telling users to
 /// contact their administrator, and the log says why.
+///
+/// A panic here is caught and logged, and init still succeeds: a failing
+/// init would stop slurmctld from starting, while a plugin without a policy
+/// refuses jobs (or accepts them unchecked, `on_error: accept`) and says
+/// why in the log.
 #[no_mangle]
 pub extern "C" fn init() -> c_int {
-    catch_unwind(|| {
+    let started = catch_unwind(|| {
         crate::slurm::logger::install(PLUGIN_TYPE);
         // One log line per panic, with where it happened.
         std::panic::set_hook(Box::new(|info| {
@@ -61,9 +70,16 @@ pub extern "C" fn init() -> c_int {
         }));
         log_versions();
         state::open(state::policy_path());
-        SLURM_SUCCESS
-    })
-    .unwrap_or(SLURM_ERROR)
+    });
+    if started.is_err() {
+        let _ = catch_unwind(|| {
+            log::error!(
+                "internal error while starting (panic caught); jobs are judged as if no \
+                 policy were loaded until the policy file is next read"
+            )
+        });
+    }
+    SLURM_SUCCESS
 }
 
 /// Logs hetpolicy's version, the Slurm release it was built for and the
@@ -192,32 +208,38 @@ fn submit(desc: Option<&mut job_desc_msg_t>, uid: u32) -> Result<(), Rejection> 
         let Some(policy) = policy else {
             return unjudged(uid, &position.to_string());
         };
-        let verdict = {
+        let changes = {
             let texts = JobText::read(desc);
             let component: Component<'_> = texts.component(desc);
             #[cfg(feature = "fault-injection")]
             fault::check(component.partition);
-            evaluate(policy, hetjob, &component)
-        };
-        match verdict {
-            Verdict::Accept(changes) => {
-                if !changes.is_empty() {
-                    let api = slurm().ok_or_else(|| {
-                        reject(
-                            RejectCode::AccessDenied,
-                            "hetpolicy: Slurm's allocator is not available".to_owned(),
-                        )
-                    })?;
-                    apply(api, desc, &changes);
-                    log::debug!("uid {uid}: {position} accepted with changes {changes:?}");
+            match evaluate(policy, hetjob, &component) {
+                Verdict::Accept(changes) => {
+                    // Slurm's debug level: formatted only when written.
+                    log::trace!(
+                        "reading job={} {}",
+                        shown(texts.name().unwrap_or_default()),
+                        Reading::new(policy, &component, &changes)
+                    );
+                    changes
                 }
-                Ok(())
+                Verdict::Reject(rejection) => {
+                    log::info!("uid {uid}: rejected: {}", rejection.message);
+                    return Err(rejection);
+                }
             }
-            Verdict::Reject(rejection) => {
-                log::info!("uid {uid}: rejected: {}", rejection.message);
-                Err(rejection)
-            }
+        };
+        if !changes.is_empty() {
+            let api = slurm().ok_or_else(|| {
+                reject(
+                    RejectCode::AccessDenied,
+                    "hetpolicy: Slurm's allocator is not available".to_owned(),
+                )
+            })?;
+            apply(api, desc, &changes);
+            log::debug!("uid {uid}: {position} accepted with changes {changes:?}");
         }
+        Ok(())
     })
 }
 
@@ -237,7 +259,22 @@ fn modify(desc: Option<&job_desc_msg_t>, uid: u32) -> Result<(), Rejection> {
     let update = texts.component(desc);
     #[cfg(feature = "fault-injection")]
     fault::check(update.partition);
-    let result = evaluate_modify(&policy, &update);
+    let result = evaluate_modify(&policy, &update).and_then(|()| {
+        let Some(field) = unjudged_update_field(&update) else {
+            return Ok(());
+        };
+        let allowed = match policy.unjudged_updates() {
+            UnjudgedUpdates::Everyone => true,
+            UnjudgedUpdates::Nobody => false,
+            UnjudgedUpdates::Operators => crate::slurm::api::is_operator(uid),
+        };
+        if allowed {
+            log::debug!("uid {uid}: update of {field} accepted unjudged (operator or policy)");
+            Ok(())
+        } else {
+            Err(refuse_unjudged_update(field))
+        }
+    });
     if let Err(rejection) = &result {
         log::info!("uid {uid}: update rejected: {}", rejection.message);
     }

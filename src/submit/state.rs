@@ -89,22 +89,34 @@ pub(crate) fn log_reload(store: &PolicyStore, outcome: Reload) {
 /// at `position`. A plain job or component 0 starts a new submission with
 /// the current policy (reloading it if the file changed); later components
 /// keep the version their component 0 saw.
+///
+/// The hetjob state is taken out while `judge` runs and put back only when
+/// it returns with a policy loaded: a panic, or a component judged without
+/// a policy, leaves a fresh state, so the next component of the same
+/// submission is never judged against what an unfinished one left behind.
 pub(crate) fn with_submission<R>(
     position: Position,
     judge: impl FnOnce(Option<&Policy>, &mut HetjobState) -> R,
 ) -> R {
     SUBMISSION.with(|cell| {
-        let mut submission = cell.borrow_mut();
-        let continues = match position {
-            Position::Het(k) if k > 0 => submission.hetjob.expects(k),
-            _ => false,
+        let (policy, mut hetjob) = {
+            let mut submission = cell.borrow_mut();
+            let continues = match position {
+                Position::Het(k) if k > 0 => submission.hetjob.expects(k),
+                _ => false,
+            };
+            if !continues || submission.policy.is_none() {
+                let store = store();
+                log_reload(&store, store.refresh());
+                submission.policy = store.current();
+            }
+            let hetjob = std::mem::take(&mut submission.hetjob);
+            (submission.policy.clone(), hetjob)
         };
-        if !continues || submission.policy.is_none() {
-            let store = store();
-            log_reload(&store, store.refresh());
-            submission.policy = store.current();
+        let verdict = judge(policy.as_deref(), &mut hetjob);
+        if policy.is_some() {
+            cell.borrow_mut().hetjob = hetjob;
         }
-        let Submission { policy, hetjob } = &mut *submission;
-        judge(policy.as_deref(), hetjob)
+        verdict
     })
 }
