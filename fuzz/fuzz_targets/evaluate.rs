@@ -154,6 +154,7 @@ struct Part {
     time: Option<Option<u32>>,
     io: [Text; 3],
     options: Vec<(Text, Text)>,
+    client_component: Option<u8>,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -206,6 +207,7 @@ fn component<'a>(part: &'a Part, options: &'a dyn OptionValues) -> Component<'a>
         std_err: s(&part.io[1]),
         std_in: s(&part.io[2]),
         options: Some(options),
+        client_component: part.client_component.map(u32::from),
     }
 }
 

@@ -16,8 +16,19 @@ pub(crate) fn path(state_dir: &Path, job_id: u32) -> PathBuf {
     state_dir.join(job_id.to_string())
 }
 
-/// Writes the record for `job_id`.
+/// Writes the record for `job_id`. A value with a control character (a
+/// newline would add a line of its own) is refused, and nothing is written:
+/// slurmctld refuses such values, so only a job it never judged has one.
 pub(crate) fn write(state_dir: &Path, job_id: u32, values: &[(&str, &str)]) -> std::io::Result<()> {
+    if let Some((name, _)) = values
+        .iter()
+        .find(|(_, value)| value.chars().any(char::is_control))
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the value of {name} has a control character"),
+        ));
+    }
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o755)
@@ -76,6 +87,9 @@ mod tests {
         remove(&state, 42).unwrap();
         remove(&state, 42).unwrap();
         assert!(read(&state, 42, "qpu").is_err());
+        let forged = write(&state, 44, &[("qpu", "ibm_fez\nother=x")]);
+        assert_eq!(forged.unwrap_err().kind(), std::io::ErrorKind::InvalidData);
+        assert!(read(&state, 44, "other").is_err(), "nothing was written");
         fs::remove_dir_all(dir).unwrap();
     }
 }

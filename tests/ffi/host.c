@@ -494,6 +494,25 @@ static void non_utf8(void)
 	desc->spank_job_env[3] = slurm_xstrdup("no equals sign");
 	submit_sensible("odd spank_job_env entries", desc, false);
 	free_desc(desc);
+
+	/* A site option's value that is not UTF-8, or that carries a newline,
+	 * is refused: never skipped (the prolog would record it). */
+	{
+		const char *values[] = {"HETPOLICY_QPU=ibm_\xff", "HETPOLICY_QPU=ibm_fez\nX=1"};
+		int i;
+		for (i = 0; i < 2; i++) {
+			desc = new_desc();
+			set(&desc->partition, "quantum");
+			set(&desc->tres_per_node, "gres:qpu:1");
+			desc->spank_job_env_size = 1;
+			desc->spank_job_env = xmalloc(sizeof(char *));
+			desc->spank_job_env[0] = slurm_xstrdup(values[i]);
+			submit_expect(i ? "a newline in a site option's value is refused"
+					: "a site option's value that is not UTF-8 is refused",
+				      desc, ESLURM_ACCESS_DENIED, "use printable text only");
+			free_desc(desc);
+		}
+	}
 }
 
 static void big_strings(void)
@@ -570,7 +589,12 @@ static void absurd_gres(void)
 		int rc;
 	} cases[] = {
 		{"gres:gpu:99999999999999999999", "gpu", ESLURM_INVALID_GRES},
-		{"gres:gpu:18446744073709551615", "gpu", ESLURM_ACCOUNTING_POLICY},
+		/* strtoull saturates at ULLONG_MAX, which Slurm then reads as a
+		 * type: not judged. */
+		{"gres:gpu:18446744073709551615", "gpu", ESLURM_INVALID_GRES},
+		{"gres:gpu:18446744073709551614", "gpu", ESLURM_ACCOUNTING_POLICY},
+		{"gres:gpu:1kb", "gpu", ESLURM_ACCOUNTING_POLICY},
+		{"gres:gpu:kb", "gpu", ESLURM_INVALID_GRES},
 		{"gres:gpu:a100:17179869184g", "gpu", ESLURM_INVALID_GRES},
 		{"gres:gpu:16777215g", "gpu", ESLURM_ACCOUNTING_POLICY},
 		{"gres:gpu:-1", "gpu", ESLURM_INVALID_GRES},
@@ -613,9 +637,9 @@ static void absurd_gres(void)
 
 		desc = new_desc();
 		set(&desc->partition, "gpu");
-		set(&desc->tres_per_task, "gres/gpu:18446744073709551615");
+		set(&desc->tres_per_task, "gres/gpu:18446744073709551614");
 		desc->num_tasks = 0xfffffffd;
-		submit_expect("u64::MAX gpus per task on 2^32-3 tasks", desc,
+		submit_expect("u64::MAX-1 gpus per task on 2^32-3 tasks", desc,
 			      ESLURM_ACCOUNTING_POLICY, "max_gres");
 		free_desc(desc);
 	}
@@ -775,6 +799,15 @@ static void fault(void)
 	hetjob(0, "cpu", NULL, NULL, "hetjob after a panic: component 0", SLURM_SUCCESS, NULL);
 	hetjob(1, "hetpolicy-test-panic", NULL, NULL, "  component 1 panics",
 	       ESLURM_ACCESS_DENIED, "internal error");
+	hetjob(2, "gpu", "gres:gpu:2", NULL,
+	       "  component 2 after the panic is not judged against component 0's state",
+	       SLURM_SUCCESS, NULL);
+	hetjob(0, "cpu", NULL, "/o", "hetjob whose component 0 panics later: 0", SLURM_SUCCESS,
+	       NULL);
+	hetjob(0, "hetpolicy-test-panic", NULL, "/o", "  a new component 0 panics",
+	       ESLURM_ACCESS_DENIED, "internal error");
+	hetjob(1, "cpu", NULL, "/other", "  component 1 does not continue the older state",
+	       SLURM_SUCCESS, NULL);
 	hetjob(0, "gpu", "gres:gpu:2", NULL, "  the next hetjob: component 0", SLURM_SUCCESS,
 	       NULL);
 	hetjob(1, "gpu", "gres:gpu:1", NULL, "  component 1 sees component 0's GPUs",
