@@ -39,13 +39,15 @@ static LOGGER: OnceLock<SlurmLogger> = OnceLock::new();
 pub(crate) fn install(prefix: &'static str) {
     let logger = LOGGER.get_or_init(|| SlurmLogger { prefix });
     if log::set_logger(logger).is_ok() {
-        log::set_max_level(LevelFilter::Debug);
+        log::set_max_level(LevelFilter::Trace);
     }
 }
 
 impl Log for SlurmLogger {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= Level::Debug
+    /// Every level maps to one of Slurm's (trace to `debug`): whether a
+    /// line is written is the host's decision, checked in [`Log::log`].
+    fn enabled(&self, _metadata: &Metadata<'_>) -> bool {
+        true
     }
 
     fn log(&self, record: &Record<'_>) {
@@ -57,7 +59,9 @@ impl Log for SlurmLogger {
             _ => format!("{}: {}", self.prefix, record.args()),
         };
         let Some(api) = slurm() else {
-            eprintln!("{}", line());
+            if record.level() < Level::Trace {
+                eprintln!("{}", line());
+            }
             return;
         };
         let (function, slurm_level) = match record.level() {
