@@ -78,6 +78,8 @@ pub struct Component<'a> {
     pub tres_per_task: Option<&'a str>,
     /// `--nodes` (minimum).
     pub nodes: Option<u32>,
+    /// `--nodes=MIN-MAX`'s maximum.
+    pub max_nodes: Option<u32>,
     /// `--ntasks`.
     pub tasks: Option<u32>,
     /// `--cpus-per-task`.
@@ -156,14 +158,14 @@ impl<'a> Component<'a> {
 
     /// How many `name` the whole component asks for. Each field gives a
     /// total: per-job counts as given, per-node and per-socket counts times
-    /// the node count (one socket per node is assumed, since sockets are
+    /// the most nodes ([`Component::most_nodes`]) (one socket per node is assumed, since sockets are
     /// not known at submit time), per-task counts times the task count.
     /// The fields describe one allocation, not several added together
     /// (`--gpus=2 --gpus-per-node=1` is 2 GPUs on 2 nodes), so the largest
     /// total counts; within a field, entries of the name add up
     /// (`gpu:a100:1,gpu:v100:1` is 2).
     pub fn gres_total(&self, name: &str) -> u64 {
-        let nodes = u64::from(self.nodes.unwrap_or(1).max(1));
+        let nodes = u64::from(self.most_nodes());
         let tasks = u64::from(self.tasks.unwrap_or(1).max(1));
         self.tres_fields()
             .into_iter()
@@ -189,6 +191,13 @@ impl<'a> Component<'a> {
         self.nodes.unwrap_or(1).max(1)
     }
 
+    /// The most nodes the component may get: the top of `--nodes=MIN-MAX`,
+    /// else [`Component::node_count`]. Per-node requests and limits count
+    /// with it, so a range cannot carry more than a limit allows.
+    pub fn most_nodes(&self) -> u32 {
+        self.node_count().max(self.max_nodes.unwrap_or(0))
+    }
+
     /// CPUs for the whole component: tasks times CPUs per task, or the
     /// minimum CPU count when that is larger.
     pub fn cpu_count(&self) -> u64 {
@@ -197,11 +206,12 @@ impl<'a> Component<'a> {
         per_tasks.max(u64::from(self.min_cpus.unwrap_or(0)))
     }
 
-    /// Memory for the whole component: per-node memory times nodes, or
+    /// Memory for the whole component: per-node memory times the most
+    /// nodes, or
     /// per-CPU memory times CPUs. `None` when no memory was requested.
     pub fn memory_total(&self) -> Option<Megabytes> {
         Some(Megabytes(match self.memory? {
-            Memory::PerNode(mb) => mb.0.saturating_mul(u64::from(self.node_count())),
+            Memory::PerNode(mb) => mb.0.saturating_mul(u64::from(self.most_nodes())),
             Memory::PerCpu(mb) => mb.0.saturating_mul(self.cpu_count()),
         }))
     }

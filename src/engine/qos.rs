@@ -161,7 +161,7 @@ fn breach<'p>(limits: &'p QosLimits, component: &Component<'_>) -> Option<Breach
         }
     }
     if let Some(max) = limits.max_nodes {
-        let asked = component.node_count();
+        let asked = component.most_nodes();
         if asked > max {
             return Some(Breach::Nodes { asked, max });
         }

@@ -90,7 +90,10 @@ impl fmt::Display for Reading<'_> {
         if written == 0 {
             f.write_str("-")?;
         }
-        write!(f, " nodes={}", c.node_count())?;
+        match (c.node_count(), c.most_nodes()) {
+            (min, max) if max > min => write!(f, " nodes={min}-{max}")?,
+            (min, _) => write!(f, " nodes={min}")?,
+        }
         match c.tasks {
             Some(tasks) => write!(f, " tasks={tasks}")?,
             None => f.write_str(" tasks=-")?,

@@ -791,3 +791,35 @@ fn updates_that_need_the_rest_of_the_job_are_named() {
         .message
         .starts_with("job update changes partition, which hetpolicy cannot check"));
 }
+
+#[test]
+fn a_node_range_counts_with_its_top() {
+    let p = policy();
+    // Up to 2 nodes with 1 GPU each is 2 GPUs: more than QOS normal's 1.
+    let c = Component {
+        qos: Some("normal"),
+        tres_per_node: Some("gres:gpu:1"),
+        nodes: Some(1),
+        max_nodes: Some(2),
+        ..on("gpu")
+    };
+    let r = rejection(&plain(&p, &c));
+    assert!(
+        r.message.starts_with("job requests 2 gpu with QOS normal"),
+        "{}",
+        r.message
+    );
+    // QOS long allows 2 nodes: 1-3 is refused.
+    let c = Component {
+        qos: Some("long"),
+        nodes: Some(1),
+        max_nodes: Some(3),
+        ..on("cpu")
+    };
+    let r = rejection(&plain(&p, &c));
+    assert!(
+        r.message.starts_with("job requests 3 nodes with QOS long"),
+        "{}",
+        r.message
+    );
+}

@@ -192,6 +192,7 @@ impl Request {
             tres_per_socket: self.tres_per_socket.as_deref(),
             tres_per_task: self.tres_per_task.as_deref(),
             nodes: self.nodes,
+            max_nodes: self.max_nodes,
             tasks: self.tasks,
             cpus_per_task: self.cpus_per_task,
             min_cpus: self.min_cpus,

@@ -660,7 +660,9 @@ impl Run<'_> {
         if self.opts.test_only {
             self.sim.notes.push(
                 "--test-only: sbatch asks slurmctld whether each component could run, as separate \
-                 plain jobs, and submits nothing; eval shows what a real submission gets"
+                 plain jobs, and submits nothing; with the SPANK plugin loaded, hetpolicy refuses \
+                 a hetjob's later components there (the rules over a whole hetjob cannot be \
+                 applied to them); eval shows what a real submission gets"
                     .to_owned(),
             );
         }
