@@ -288,6 +288,29 @@ fn a_panic_inside_the_plugin_is_caught_rejected_and_logged() {
 }
 
 #[test]
+fn a_panic_in_init_does_not_stop_slurmctld() {
+    let built = built();
+    let policy = format!("# hetpolicy-test-panic-in-init\n{}", host_policy());
+    // The host checks that init() returns SLURM_SUCCESS, then that jobs
+    // are judged by the policy, read when the first job arrives.
+    let out = run_host(
+        "init-panic",
+        &built.fault_plugin,
+        "fault",
+        PolicyFile::Text(&policy),
+    );
+    let log = log_of(&out);
+    assert!(
+        log.contains(
+            "error: job_submit/hetpolicy: internal error while starting (panic caught); \
+             slurmctld starts, and the policy is read again when the first job arrives"
+        ),
+        "{log}"
+    );
+    assert!(log.contains("job_submit/hetpolicy: loaded policy"), "{log}");
+}
+
+#[test]
 fn without_a_valid_policy_every_job_is_refused() {
     let built = built();
     let broken = host_policy().replacen("max_gres: {gpu: 1}", "max_gpus: 1", 1);

@@ -69,13 +69,15 @@ pub extern "C" fn init() -> c_int {
             log::error!("internal error: {}", info.to_string().replace('\n', " "))
         }));
         log_versions();
+        #[cfg(feature = "fault-injection")]
+        fault::check_init(&state::policy_path());
         state::open(state::policy_path());
     });
     if started.is_err() {
         let _ = catch_unwind(|| {
             log::error!(
-                "internal error while starting (panic caught); jobs are judged as if no \
-                 policy were loaded until the policy file is next read"
+                "internal error while starting (panic caught); slurmctld starts, and the \
+                 policy is read again when the first job arrives"
             )
         });
     }

@@ -430,6 +430,15 @@ static void sentinels(void)
 		submit_expect("scrontab job (offset 0, CRON_JOB) is a plain job", desc,
 			      SLURM_SUCCESS, NULL);
 		free_desc(desc);
+
+		desc = new_desc();
+		set(&desc->partition, "cpu");
+		set(&desc->tres_per_node, "gres:gpu:1");
+		desc->het_job_offset = 0;
+		desc->fed_siblings_viable = 2;
+		submit_expect("federation sibling (offset 0, siblings set) is a plain job", desc,
+			      ESLURM_INVALID_PARTITION_NAME, "job requests gpu:1 on partition cpu");
+		free_desc(desc);
 	}
 
 	/* Every field at once, at its largest. */
