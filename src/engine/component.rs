@@ -78,8 +78,11 @@ pub struct Component<'a> {
     pub tres_per_task: Option<&'a str>,
     /// `--nodes` (minimum).
     pub nodes: Option<u32>,
-    /// `--nodes=MIN-MAX`'s maximum.
+    /// `--nodes=MIN-MAX`'s maximum (sbatch sets it to MIN for `--nodes=N`).
     pub max_nodes: Option<u32>,
+    /// `--sockets-per-node`, which slurmctld requires with
+    /// `--gpus-per-socket`.
+    pub sockets_per_node: Option<u32>,
     /// `--ntasks`.
     pub tasks: Option<u32>,
     /// `--cpus-per-task`.
@@ -156,16 +159,20 @@ impl<'a> Component<'a> {
         self.gres_request(name).is_some()
     }
 
-    /// How many `name` the whole component asks for. Each field gives a
-    /// total: per-job counts as given, per-node and per-socket counts times
-    /// the most nodes ([`Component::most_nodes`]) (one socket per node is assumed, since sockets are
-    /// not known at submit time), per-task counts times the task count.
-    /// The fields describe one allocation, not several added together
+    /// How many `name` the whole component may get. Each field gives a
+    /// total: per-job counts as given, per-node counts times the most nodes
+    /// ([`Component::most_nodes`]), per-socket counts times that and
+    /// `--sockets-per-node`, per-task counts times the task count. The
+    /// fields describe one allocation, not several added together
     /// (`--gpus=2 --gpus-per-node=1` is 2 GPUs on 2 nodes), so the largest
-    /// total counts; within a field, entries of the name add up
-    /// (`gpu:a100:1,gpu:v100:1` is 2).
+    /// total counts. Within a field, entries of different types add up
+    /// (`gpu:a100:1,gpu:v100:1` is 2) and a repeated entry replaces the
+    /// earlier one, as slurmctld reads it (`gpu:2,gpu:1` is 1:
+    /// `_get_next_job_gres` finds the record of that name and type again
+    /// and sets its count).
     pub fn gres_total(&self, name: &str) -> u64 {
         let nodes = u64::from(self.most_nodes());
+        let sockets = u64::from(self.sockets_per_node.unwrap_or(1).max(1));
         let tasks = u64::from(self.tasks.unwrap_or(1).max(1));
         self.tres_fields()
             .into_iter()
@@ -173,13 +180,24 @@ impl<'a> Component<'a> {
             .map(|(scope, field)| {
                 let times = match scope {
                     Scope::Job => 1,
-                    Scope::Node | Scope::Socket => nodes,
+                    Scope::Node => nodes,
+                    Scope::Socket => nodes.saturating_mul(sockets),
                     Scope::Task => tasks,
                 };
-                gres::parse(field)
-                    .filter_map(Result::ok)
-                    .filter(|r| r.name == name)
-                    .map(|r| r.count.saturating_mul(times))
+                let entries = || {
+                    gres::parse(field)
+                        .filter_map(Result::ok)
+                        .filter(|r| r.name == name)
+                };
+                entries()
+                    .enumerate()
+                    // Only the last entry of each type counts.
+                    .filter(|(index, entry)| {
+                        !entries()
+                            .skip(index + 1)
+                            .any(|later| later.gres_type == entry.gres_type)
+                    })
+                    .map(|(_, entry)| entry.count.saturating_mul(times))
                     .fold(0u64, u64::saturating_add)
             })
             .max()
@@ -191,11 +209,38 @@ impl<'a> Component<'a> {
         self.nodes.unwrap_or(1).max(1)
     }
 
-    /// The most nodes the component may get: the top of `--nodes=MIN-MAX`,
-    /// else [`Component::node_count`]. Per-node requests and limits count
-    /// with it, so a range cannot carry more than a limit allows.
+    /// The most nodes the component may get, which per-node requests and
+    /// limits count with: the top of `--nodes=MIN-MAX` (MIN for
+    /// `--nodes=N`); without `--nodes`, its task count, since slurmctld may
+    /// place each task on a node of its own (`-n 4 --gres=gpu:1` may get 4
+    /// nodes with a GPU each).
     pub fn most_nodes(&self) -> u32 {
+        let top = match self.max_nodes {
+            Some(max) => max,
+            None => self.tasks.unwrap_or(1),
+        };
+        self.node_count().max(top)
+    }
+
+    /// The node count a `max_nodes` limit is held against: the top of an
+    /// explicit `--nodes` range (a job without `--nodes` is not refused for
+    /// the nodes its tasks might spread over).
+    pub fn nodes_asked(&self) -> u32 {
         self.node_count().max(self.max_nodes.unwrap_or(0))
+    }
+
+    /// What a message about per-node counts adds when the tasks alone
+    /// decide the node count (no `--nodes`): why, and the fix.
+    pub fn per_node_hint(&self) -> String {
+        if self.max_nodes.is_some() || self.most_nodes() <= self.node_count() {
+            return String::new();
+        }
+        format!(
+            " (per-node requests count on every node, and without --nodes its {} tasks may \
+             run on {} nodes: add --nodes=1 to keep them on one)",
+            self.most_nodes(),
+            self.most_nodes()
+        )
     }
 
     /// CPUs for the whole component: tasks times CPUs per task, or the
@@ -251,11 +296,40 @@ mod tests {
             ..Component::default()
         };
         assert_eq!(c.gres_total("gpu"), 2);
-        // --gpus-per-task=1 -n 4 --gpus-per-node=2: 4.
+        // --gpus-per-task=1 -n 4 --gpus-per-node=2 -N 1: 4.
         let c = Component {
             tres_per_node: Some("gres/gpu:2"),
             tres_per_task: Some("gres/gpu:1"),
             tasks: Some(4),
+            nodes: Some(1),
+            max_nodes: Some(1),
+            ..Component::default()
+        };
+        assert_eq!(c.gres_total("gpu"), 4);
+        // Without --nodes the 4 tasks may get 4 nodes with 2 GPUs each.
+        let c = Component {
+            max_nodes: None,
+            nodes: None,
+            ..c
+        };
+        assert_eq!(c.gres_total("gpu"), 8);
+        // A repeated entry replaces the earlier one, as slurmctld reads it.
+        let c = Component {
+            tres_per_node: Some("gres:gpu:2,gres:gpu:1"),
+            ..Component::default()
+        };
+        assert_eq!(c.gres_total("gpu"), 1);
+        let c = Component {
+            tres_per_node: Some("gres/gpu:1,gres/gpu:a100:1,gres/gpu:3"),
+            ..Component::default()
+        };
+        assert_eq!(c.gres_total("gpu"), 4);
+        // Per socket: times --sockets-per-node and the nodes.
+        let c = Component {
+            tres_per_socket: Some("gres/gpu:1"),
+            sockets_per_node: Some(2),
+            nodes: Some(2),
+            max_nodes: Some(2),
             ..Component::default()
         };
         assert_eq!(c.gres_total("gpu"), 4);

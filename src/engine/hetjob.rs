@@ -144,10 +144,15 @@ pub(crate) fn check_totals(
             return Err(reject(
                 RejectCode::AccountingPolicy,
                 format!(
-                    "{} brings the hetjob's {name} to {total} ({before} in earlier components); \
+                    "{} brings the hetjob's {name} to {total} ({before} in earlier components){}; \
                      a hetjob may request at most {max} {name} in total: request fewer \
                      (policy: hetjob.max_total_gres.{name})",
-                    component.position
+                    component.position,
+                    if component.tres_per_node.is_some() || component.tres_per_socket.is_some() {
+                        component.per_node_hint()
+                    } else {
+                        String::new()
+                    },
                 ),
             ));
         }

@@ -161,7 +161,7 @@ fn breach<'p>(limits: &'p QosLimits, component: &Component<'_>) -> Option<Breach
         }
     }
     if let Some(max) = limits.max_nodes {
-        let asked = component.most_nodes();
+        let asked = component.nodes_asked();
         if asked > max {
             return Some(Breach::Nodes { asked, max });
         }
@@ -219,7 +219,15 @@ pub(crate) fn check_limits(
     let mut message = String::new();
     let code = match breach {
         Breach::Gres { name, asked, max } => {
-            let _ = write!(message, "{who} requests {asked} {name} with QOS {qos}; ");
+            let hint = if component.tres_per_node.is_some() || component.tres_per_socket.is_some() {
+                component.per_node_hint()
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                message,
+                "{who} requests {asked} {name} with QOS {qos}{hint}; "
+            );
             if max == 0 {
                 let _ = write!(
                     message,
@@ -254,9 +262,13 @@ pub(crate) fn check_limits(
             RejectCode::AccountingPolicy
         }
         Breach::Memory { asked, max } => {
+            let hint = match component.memory {
+                Some(crate::engine::Memory::PerNode(_)) => component.per_node_hint(),
+                _ => String::new(),
+            };
             let _ = write!(
                 message,
-                "{who} requests {asked} of memory with QOS {qos}; QOS {qos} allows at most \
+                "{who} requests {asked} of memory with QOS {qos}{hint}; QOS {qos} allows at most \
                  {max} per component: lower --mem or --mem-per-cpu{or_qos} \
                  (policy: qos.{qos}.max_memory)"
             );

@@ -156,7 +156,7 @@ mod tests {
         };
         assert_eq!(
             read(&c),
-            "component=0 partition=cpu qos=normal,long gres=- nodes=1 tasks=2 cpus=6 \
+            "component=0 partition=cpu qos=normal,long gres=- nodes=1-2 tasks=2 cpus=6 \
              mem=100M/cpu time=1440"
         );
     }

@@ -823,3 +823,29 @@ fn a_node_range_counts_with_its_top() {
         r.message
     );
 }
+
+#[test]
+fn per_node_gres_without_nodes_counts_every_node_the_tasks_may_get() {
+    let p = policy();
+    let c = Component {
+        qos: Some("normal"),
+        tres_per_node: Some("gres:gpu:1"),
+        tasks: Some(4),
+        ..on("gpu")
+    };
+    let r = rejection(&plain(&p, &c));
+    assert_eq!(
+        r.message,
+        "job requests 4 gpu with QOS normal (per-node requests count on every node, and \
+         without --nodes its 4 tasks may run on 4 nodes: add --nodes=1 to keep them on one); \
+         QOS normal allows at most 1 gpu per component: request at most 1 (policy: \
+         qos.normal.max_gres.gpu)"
+    );
+    // With --nodes=1 (sbatch sets both ends) it is one GPU.
+    let c = Component {
+        nodes: Some(1),
+        max_nodes: Some(1),
+        ..c
+    };
+    assert!(plain(&p, &c).is_accept());
+}

@@ -155,6 +155,8 @@ pub struct Request {
     pub nodes: Option<u32>,
     /// Maximum node count.
     pub max_nodes: Option<u32>,
+    /// `--sockets-per-node`.
+    pub sockets_per_node: Option<u32>,
     /// Task count (`--ntasks`, or what sbatch derived).
     pub tasks: Option<u32>,
     /// `--cpus-per-task`.
@@ -193,6 +195,7 @@ impl Request {
             tres_per_task: self.tres_per_task.as_deref(),
             nodes: self.nodes,
             max_nodes: self.max_nodes,
+            sockets_per_node: self.sockets_per_node,
             tasks: self.tasks,
             cpus_per_task: self.cpus_per_task,
             min_cpus: self.min_cpus,

@@ -1357,6 +1357,7 @@ impl Run<'_> {
             tres_per_task,
             nodes: count32(d.min_nodes),
             max_nodes: count32(d.max_nodes),
+            sockets_per_node: count32(d.sockets_per_node),
             tasks: count32(d.tasks),
             cpus_per_task: count32(d.cpus_per_task),
             min_cpus: count32(Some(min_cpus)),

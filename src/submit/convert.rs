@@ -127,6 +127,7 @@ impl<'a> JobText<'a> {
             tres_per_task: self.tres_per_task.as_deref(),
             nodes: count32(desc.min_nodes),
             max_nodes: count32(desc.max_nodes),
+            sockets_per_node: count16(desc.sockets_per_node),
             tasks: count32(desc.num_tasks),
             cpus_per_task: count16(desc.cpus_per_task),
             min_cpus: count32(desc.min_cpus),
