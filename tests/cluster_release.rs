@@ -1,5 +1,6 @@
 //! What differs between the Slurm releases the suite runs on (22.05 on
-//! Debian 12; 24.11 on Debian 13, through container/trixie), checked on the
+//! Debian 12; 24.11 on Debian 13 and 26.05 on Debian forky, through
+//! `container/cluster --slurm RELEASE test`), checked on the
 //! real daemons, each expectation chosen by the release slurmctld reports:
 //! the release the plugin logs, the form of GRES strings in job_desc, and
 //! whether job_modify's reason reaches the user.

@@ -5,6 +5,11 @@
 //! everything under `target/cluster` (or `$HETPOLICY_CLUSTER_DIR`). Tests
 //! submit real jobs with real client commands and read slurmctld's log.
 //!
+//! The Slurm release is `$HETPOLICY_SLURM_RELEASE` (22.05, the host's, by
+//! default; 24.11 and 26.05 run in a chroot): `container/cluster --slurm
+//! RELEASE test` runs the suite with it set, and with that release's client
+//! commands first on PATH.
+//!
 //! ```ignore
 //! mod common;
 //! use common::cluster;
@@ -115,27 +120,41 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The release `container/cluster` runs: `$HETPOLICY_SLURM_RELEASE`, or the
+/// host's 22.05 (the script's default).
+pub fn requested_release() -> String {
+    match std::env::var("HETPOLICY_SLURM_RELEASE") {
+        Ok(release) if !release.is_empty() => release,
+        _ => "22.05".to_owned(),
+    }
+}
+
 /// The same directory the script picks: `$HETPOLICY_CLUSTER_DIR` (relative
-/// to the repository, where the script runs) or `<repo>/target/cluster`.
-fn cluster_dir(repo: &Path) -> PathBuf {
+/// to the repository, where the script runs), else `<repo>/target/cluster`
+/// for 22.05 and `<repo>/target/cluster-RELEASE` for the other releases.
+fn cluster_dir(repo: &Path, release: &str) -> PathBuf {
     match std::env::var_os("HETPOLICY_CLUSTER_DIR") {
         Some(dir) if !dir.is_empty() => repo.join(dir),
-        _ => repo.join("target").join("cluster"),
+        _ if release == "22.05" => repo.join("target").join("cluster"),
+        _ => repo.join("target").join(format!("cluster-{release}")),
     }
 }
 
 /// Makes sure the cluster is up with the repository's policy and current
 /// plugin, once per test process, and returns it.
 ///
-/// Runs `container/cluster ensure` under an exclusive `flock` on
-/// `<dir>.lock`, so parallel test binaries do not start it twice. `ensure`
-/// is `status || up`, and also restarts a running cluster whose plugins or
-/// configuration are stale (it runs a quick `cargo build --release --lib`
-/// first). Panics with the script's output if that fails.
+/// Runs `container/cluster --slurm RELEASE ensure` (see
+/// [`requested_release`]) under an exclusive `flock` on `<dir>.lock`, so
+/// parallel test binaries do not start it twice. `ensure` is `status ||
+/// up`, and also restarts a running cluster whose plugins or configuration
+/// are stale (it runs a quick `cargo build --release --lib` first). Panics
+/// with the script's output if that fails, and when slurmctld does not run
+/// the release asked for.
 pub fn ensure_up() -> &'static Cluster {
     CLUSTER.get_or_init(|| {
         let repo = repo_root();
-        let dir = cluster_dir(&repo);
+        let release = requested_release();
+        let dir = cluster_dir(&repo, &release);
         let lock = dir.with_extension("lock");
         if let Some(parent) = lock.parent() {
             fs::create_dir_all(parent).expect("create the cluster lock's directory");
@@ -148,6 +167,8 @@ pub fn ensure_up() -> &'static Cluster {
             .arg("--timeout=1200")
             .arg(&lock)
             .arg(&script)
+            .arg("--slurm")
+            .arg(&release)
             .arg("ensure")
             .current_dir(&repo);
         let out = run_command(cmd, Duration::from_secs(1800));
@@ -162,6 +183,15 @@ pub fn ensure_up() -> &'static Cluster {
             repo,
         };
         fs::create_dir_all(cluster.tmp_dir()).expect("create the cluster's tmp directory");
+        // The client commands on PATH must be the release's too (a chroot
+        // release's come from `container/cluster --slurm RELEASE env`).
+        let (major, minor, _) = cluster.slurm_release();
+        assert!(
+            format!("{major}.{minor:02}") == release,
+            "HETPOLICY_SLURM_RELEASE is {release}, but scontrol reports Slurm {major}.{minor:02}: \
+             run the tests with `container/cluster --slurm {release} test`, or in a shell set up \
+             with `eval \"$(container/cluster --slurm {release} env)\"`"
+        );
         cluster
     })
 }
@@ -288,8 +318,9 @@ impl Cluster {
 
     /// The Slurm release slurmctld reports (`SLURM_VERSION` of `scontrol
     /// show config`), as (major, minor, micro): (22, 5, 8) on Debian 12,
-    /// (24, 11, 5) on Debian 13 (container/trixie). For expectations that
-    /// really differ between releases.
+    /// (24, 11, 5) on Debian 13 and (26, 5, 5) on Debian forky
+    /// (`container/cluster --slurm 24.11` and `--slurm 26.05`). For
+    /// expectations that really differ between releases.
     pub fn slurm_release(&self) -> (u32, u32, u32) {
         static RELEASE: OnceLock<(u32, u32, u32)> = OnceLock::new();
         *RELEASE.get_or_init(|| {
@@ -466,7 +497,7 @@ pub fn assert_controller_healthy_allowing(
     );
 }
 
-/// "24.11.5" (or "22.05.8") as (24, 11, 5).
+/// "24.11.5" (or "22.05.8", "26.05.5") as (24, 11, 5).
 fn parse_release(text: &str) -> Option<(u32, u32, u32)> {
     let mut parts = text.split('.').map(|part| part.parse::<u32>().ok());
     Some((parts.next()??, parts.next()??, parts.next()??))
@@ -484,7 +515,7 @@ fn unique_name() -> String {
 
 /// Runs `cmd` with stdin from /dev/null, capturing stdout and stderr; kills
 /// it after `timeout` (the output then ends with a note, code -1).
-fn run_command(mut cmd: Command, timeout: Duration) -> CmdOutput {
+pub fn run_command(mut cmd: Command, timeout: Duration) -> CmdOutput {
     let desc = format!("{cmd:?}");
     let mut child = cmd
         .stdin(Stdio::null())

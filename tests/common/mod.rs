@@ -1,2 +1,3 @@
 //! Shared helpers for the integration tests: each tests/*.rs does `mod common;`.
 pub mod cluster;
+pub mod users;
