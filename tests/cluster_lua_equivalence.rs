@@ -12,7 +12,7 @@
 //! read.
 mod common;
 
-use common::cluster::{Cluster, CmdOutput};
+use common::cluster::{cluster_dir, requested_release, Cluster, CmdOutput};
 use std::fs::File;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -211,14 +211,6 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The cluster directory container/cluster uses (see tests/common).
-fn cluster_dir(repo: &Path) -> PathBuf {
-    match std::env::var_os("HETPOLICY_CLUSTER_DIR") {
-        Some(dir) if !dir.is_empty() => repo.join(dir),
-        _ => repo.join("target").join("cluster"),
-    }
-}
-
 /// Holds `container/cluster`'s lock (the one tests/common takes) until
 /// dropped: no other test restarts the cluster meanwhile.
 struct ClusterLock {
@@ -319,7 +311,7 @@ fn field(line: &str, key: &str) -> String {
 #[test]
 fn lua_comparison_gives_hetpolicys_verdicts_and_messages() {
     let repo = repo();
-    let dir = cluster_dir(&repo);
+    let dir = cluster_dir(&repo, &requested_release());
     if let Some(parent) = dir.parent() {
         std::fs::create_dir_all(parent).expect("create the cluster's parent directory");
     }

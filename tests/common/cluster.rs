@@ -132,7 +132,7 @@ pub fn requested_release() -> String {
 /// The same directory the script picks: `$HETPOLICY_CLUSTER_DIR` (relative
 /// to the repository, where the script runs), else `<repo>/target/cluster`
 /// for 22.05 and `<repo>/target/cluster-RELEASE` for the other releases.
-fn cluster_dir(repo: &Path, release: &str) -> PathBuf {
+pub fn cluster_dir(repo: &Path, release: &str) -> PathBuf {
     match std::env::var_os("HETPOLICY_CLUSTER_DIR") {
         Some(dir) if !dir.is_empty() => repo.join(dir),
         _ if release == "22.05" => repo.join("target").join("cluster"),
