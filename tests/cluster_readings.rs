@@ -291,3 +291,35 @@ fn updates_hetpolicy_cannot_judge_are_for_operators_only() {
     );
     cluster::assert_controller_healthy(c, pid, offset);
 }
+
+#[test]
+fn a_site_option_value_with_a_control_character_is_refused() {
+    let c = cluster::ensure_up();
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+    for value in ["ibm_fez\nQPU_BACKEND=ibm_torino", "ibm_fez\t"] {
+        let option = format!("--qpu={value}");
+        let out = c.sbatch(
+            &[
+                "--hold",
+                "-p",
+                "quantum",
+                "--gres=qpu:1",
+                &option,
+                "--wrap",
+                "true",
+            ],
+            None,
+        );
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.starts_with(
+                    "sbatch: error: hetpolicy: job sets --qpu to a value with a control character"
+                ) && l.ends_with("use printable text only (policy: options.qpu)")),
+            "{out:?}"
+        );
+        assert!(out.job_id().is_none(), "{out:?}");
+    }
+    cluster::assert_controller_healthy(c, pid, offset);
+}
