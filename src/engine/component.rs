@@ -184,10 +184,12 @@ impl<'a> Component<'a> {
                     Scope::Socket => nodes.saturating_mul(sockets),
                     Scope::Task => tasks,
                 };
+                // A count of 0 is skipped, not recorded (`if (value == 0)
+                // goto next` in `_get_next_gres`): it replaces nothing.
                 let entries = || {
                     gres::parse(field)
                         .filter_map(Result::ok)
-                        .filter(|r| r.name == name)
+                        .filter(|r| r.name == name && r.count > 0)
                 };
                 entries()
                     .enumerate()
@@ -324,6 +326,12 @@ mod tests {
             ..Component::default()
         };
         assert_eq!(c.gres_total("gpu"), 4);
+        // A later count of 0 is skipped: it does not undo the request.
+        let c = Component {
+            tres_per_node: Some("gres:gpu:2MB,gres:gpu:0"),
+            ..Component::default()
+        };
+        assert_eq!(c.gres_total("gpu"), 2_000_000);
         // Per socket: times --sockets-per-node and the nodes.
         let c = Component {
             tres_per_socket: Some("gres/gpu:1"),
