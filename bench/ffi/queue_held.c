@@ -7,8 +7,10 @@
  * REQUEST_SUBMIT_BATCH_JOB and its job_submit plugin.
  *
  * Usage: queue_held COUNT PARTITION WORKDIR
- * Build: cc -O2 -o queue_held queue_held.c -lslurm
+ * Build: cc -O2 -o queue_held queue_held.c -lslurm (bench/controller builds
+ * it against each release's headers and libslurm)
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,13 @@
 
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
+
+/* slurm_get_errno() (which returned errno) is gone from later releases. */
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 2, 0)
+#define submit_errno() errno
+#else
+#define submit_errno() slurm_get_errno()
+#endif
 
 int main(int argc, char **argv)
 {
@@ -25,6 +34,9 @@ int main(int argc, char **argv)
 	}
 	long count = atol(argv[1]);
 	char *env[] = { "PATH=/usr/bin:/bin", NULL };
+
+	/* Before any other call (26.05's libslurm crashes without it). */
+	slurm_init(NULL);
 
 	for (long i = 0; i < count; i++) {
 		job_desc_msg_t desc;
@@ -45,10 +57,11 @@ int main(int argc, char **argv)
 		desc.env_size = 1;
 		if (slurm_submit_batch_job(&desc, &resp) != SLURM_SUCCESS) {
 			fprintf(stderr, "queue_held: job %ld of %ld: %s\n", i + 1, count,
-				slurm_strerror(slurm_get_errno()));
+				slurm_strerror(submit_errno()));
 			return 1;
 		}
 		slurm_free_submit_response_response_msg(resp);
 	}
+	slurm_fini();
 	return 0;
 }
