@@ -62,7 +62,11 @@ pub(crate) fn check_partitions(
     let Some(list) = component.partition else {
         return Ok(());
     };
-    let partitions = list.split(',').count();
+    let (partitions, named) = list
+        .split(',')
+        .fold((0usize, false), |(count, named), name| {
+            (count + 1, named || !name.trim().is_empty())
+        });
     if partitions > MAX_PARTITIONS {
         return Err(reject(
             RejectCode::InvalidPartitionName,
@@ -72,7 +76,7 @@ pub(crate) fn check_partitions(
             ),
         ));
     }
-    if list.split(',').all(|name| name.trim().is_empty()) {
+    if !named {
         let example = policy.default_partition.as_deref().unwrap_or("NAME");
         return Err(reject(
             RejectCode::InvalidPartitionName,

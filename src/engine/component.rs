@@ -106,6 +106,45 @@ pub struct Component<'a> {
     pub client_component: Option<u32>,
 }
 
+/// How many `name` one TRES field asks for, as slurmctld records it: a
+/// count of 0 is skipped (`if (value == 0) goto next` in
+/// `_get_next_gres`), a repeated entry of the same type replaces the
+/// earlier one (`_get_next_job_gres` finds that record again), and the
+/// types add up. The kept types live on the stack; a field with more
+/// distinct types than that (never seen) is read again per entry.
+fn field_total(field: &str, name: &str) -> u64 {
+    const KEPT: usize = 8;
+    let entries = || {
+        gres::parse(field)
+            .filter_map(Result::ok)
+            .filter(|r| r.name == name && r.count > 0)
+    };
+    let mut kept: [(Option<&str>, u64); KEPT] = [(None, 0); KEPT];
+    let mut len = 0;
+    for entry in entries() {
+        if let Some(slot) = kept[..len].iter_mut().find(|(t, _)| *t == entry.gres_type) {
+            slot.1 = entry.count;
+        } else if len < KEPT {
+            kept[len] = (entry.gres_type, entry.count);
+            len += 1;
+        } else {
+            return entries()
+                .enumerate()
+                .filter(|(index, entry)| {
+                    !entries()
+                        .skip(index + 1)
+                        .any(|later| later.gres_type == entry.gres_type)
+                })
+                .map(|(_, entry)| entry.count)
+                .fold(0u64, u64::saturating_add);
+        }
+    }
+    kept[..len]
+        .iter()
+        .map(|(_, count)| *count)
+        .fold(0u64, u64::saturating_add)
+}
+
 /// Which tres_per_* field a request came from, which says what its count
 /// multiplies with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,23 +223,7 @@ impl<'a> Component<'a> {
                     Scope::Socket => nodes.saturating_mul(sockets),
                     Scope::Task => tasks,
                 };
-                // A count of 0 is skipped, not recorded (`if (value == 0)
-                // goto next` in `_get_next_gres`): it replaces nothing.
-                let entries = || {
-                    gres::parse(field)
-                        .filter_map(Result::ok)
-                        .filter(|r| r.name == name && r.count > 0)
-                };
-                entries()
-                    .enumerate()
-                    // Only the last entry of each type counts.
-                    .filter(|(index, entry)| {
-                        !entries()
-                            .skip(index + 1)
-                            .any(|later| later.gres_type == entry.gres_type)
-                    })
-                    .map(|(_, entry)| entry.count.saturating_mul(times))
-                    .fold(0u64, u64::saturating_add)
+                field_total(field, name).saturating_mul(times)
             })
             .max()
             .unwrap_or(0)
@@ -326,6 +349,14 @@ mod tests {
             ..Component::default()
         };
         assert_eq!(c.gres_total("gpu"), 4);
+        // More distinct types than kept on the stack: the same rule.
+        let many = "gres/gpu:t1:1,gres/gpu:t2:1,gres/gpu:t3:1,gres/gpu:t4:1,gres/gpu:t5:1,\
+                    gres/gpu:t6:1,gres/gpu:t7:1,gres/gpu:t8:1,gres/gpu:t9:1,gres/gpu:t1:5";
+        let c = Component {
+            tres_per_job: Some(many),
+            ..Component::default()
+        };
+        assert_eq!(c.gres_total("gpu"), 13);
         // A later count of 0 is skipped: it does not undo the request.
         let c = Component {
             tres_per_node: Some("gres:gpu:2MB,gres:gpu:0"),

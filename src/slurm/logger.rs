@@ -29,6 +29,13 @@ fn host_log_level() -> Option<c_int> {
     get.map(|get| unsafe { get() })
 }
 
+/// True when the host writes Slurm's debug level now (`SlurmctldDebug` or
+/// `scontrol setdebug`): a caller checks it before building a debug line
+/// on a hot path, which then costs one call when nothing is written.
+pub(crate) fn writes_debug() -> bool {
+    slurm().is_some() && host_log_level().is_none_or(|highest| highest >= LOG_LEVEL_DEBUG)
+}
+
 struct SlurmLogger {
     prefix: &'static str,
 }

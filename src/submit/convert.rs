@@ -13,7 +13,6 @@ use crate::units::{Megabytes, TimeLimit};
 /// The text fields of one job_desc, read once (NULL-safe, lossy UTF-8),
 /// which the [`Component`] view borrows.
 pub(crate) struct JobText<'a> {
-    name: Option<Cow<'a, str>>,
     partition: Option<Cow<'a, str>>,
     qos: Option<Cow<'a, str>>,
     tres_per_job: Option<Cow<'a, str>>,
@@ -95,7 +94,6 @@ impl<'a> JobText<'a> {
         // NUL-terminated strings that live as long as `desc`.
         unsafe {
             JobText {
-                name: text(desc.name),
                 partition: text(desc.partition),
                 qos: text(desc.qos),
                 tres_per_job: text(desc.tres_per_job),
@@ -108,11 +106,6 @@ impl<'a> JobText<'a> {
                 spank_job_env: SpankJobEnv::read(desc),
             }
         }
-    }
-
-    /// The job's name (`--job-name`), if it has one.
-    pub(crate) fn name(&self) -> Option<&str> {
-        self.name.as_deref()
     }
 
     /// The engine's view of `desc`, borrowing these texts.
@@ -139,6 +132,23 @@ impl<'a> JobText<'a> {
             options: Some(&self.spank_job_env),
             client_component: self.spank_job_env.client_component(),
         }
+    }
+}
+
+/// A job's name (`--job-name`), read from the job_desc only when it is
+/// formatted: the debug-level reading line is usually not written.
+pub(crate) struct JobName<'a>(pub(crate) &'a job_desc_msg_t);
+
+impl std::fmt::Display for JobName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // SAFETY: `name` is NULL or a NUL-terminated string that lives as
+        // long as the job_desc.
+        let name = unsafe { text(self.0.name) };
+        write!(
+            f,
+            "{}",
+            crate::shown::shown(name.as_deref().unwrap_or_default())
+        )
     }
 }
 

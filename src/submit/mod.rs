@@ -26,10 +26,9 @@ use crate::engine::{
     Reading, RejectCode, Rejection, Verdict,
 };
 use crate::policy::{OnError, UnjudgedUpdates};
-use crate::shown::shown;
 use crate::slurm::api::slurm;
 use crate::slurm::bindings::{job_desc_msg_t, HETPOLICY_SLURM_VERSION_NUMBER};
-use convert::{apply, error_code, JobText};
+use convert::{apply, error_code, JobName, JobText};
 
 /// Human-readable plugin name.
 #[no_mangle]
@@ -217,12 +216,14 @@ fn submit(desc: Option<&mut job_desc_msg_t>, uid: u32) -> Result<(), Rejection> 
             fault::check(component.partition);
             match evaluate(policy, hetjob, &component) {
                 Verdict::Accept(changes) => {
-                    // Slurm's debug level: formatted only when written.
-                    log::trace!(
-                        "reading job={} {}",
-                        shown(texts.name().unwrap_or_default()),
-                        Reading::new(policy, &component, &changes)
-                    );
+                    // Slurm's debug level, built only when written.
+                    if crate::slurm::logger::writes_debug() {
+                        log::trace!(
+                            "reading job={} {}",
+                            JobName(desc),
+                            Reading::new(policy, &component, &changes)
+                        );
+                    }
                     changes
                 }
                 Verdict::Reject(rejection) => {

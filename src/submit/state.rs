@@ -99,23 +99,20 @@ pub(crate) fn with_submission<R>(
     judge: impl FnOnce(Option<&Policy>, &mut HetjobState) -> R,
 ) -> R {
     SUBMISSION.with(|cell| {
-        let (policy, mut hetjob) = {
-            let mut submission = cell.borrow_mut();
-            let continues = match position {
-                Position::Het(k) if k > 0 => submission.hetjob.expects(k),
-                _ => false,
-            };
-            if !continues || submission.policy.is_none() {
-                let store = store();
-                log_reload(&store, store.refresh());
-                submission.policy = store.current();
-            }
-            let hetjob = std::mem::take(&mut submission.hetjob);
-            (submission.policy.clone(), hetjob)
+        let mut submission = cell.borrow_mut();
+        let continues = match position {
+            Position::Het(k) if k > 0 => submission.hetjob.expects(k),
+            _ => false,
         };
-        let verdict = judge(policy.as_deref(), &mut hetjob);
-        if policy.is_some() {
-            cell.borrow_mut().hetjob = hetjob;
+        if !continues || submission.policy.is_none() {
+            let store = store();
+            log_reload(&store, store.refresh());
+            submission.policy = store.current();
+        }
+        let mut hetjob = std::mem::take(&mut submission.hetjob);
+        let verdict = judge(submission.policy.as_deref(), &mut hetjob);
+        if submission.policy.is_some() {
+            submission.hetjob = hetjob;
         }
         verdict
     })
