@@ -107,7 +107,7 @@ fn gres_counts_with_suffixes_are_counted_as_slurm_counts_them() {
         out.stderr.contains("cannot read the GRES request"),
         "{out:?}"
     );
-    // Types that merely start like counts or suffixes stay types.
+    // A count without a suffix is judged as before.
     let out = c.sbatch(
         &["--hold", "-p", "gpu", "--gres=gpu:2", "--wrap", "true"],
         None,

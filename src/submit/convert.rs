@@ -48,21 +48,21 @@ impl<'a> SpankJobEnv<'a> {
 }
 
 impl SpankJobEnv<'_> {
-    /// The component index the SPANK plugin recorded ([`COMPONENT_ENV`]),
-    /// the last entry winning.
-    fn client_component(&self) -> Option<u32> {
+    /// The value of the last `NAME=value` entry for `name`, as bytes.
+    fn last_value(&self, name: &str) -> Option<&[u8]> {
         self.entries
             .iter()
             .rev()
             .filter(|entry| !entry.is_null())
             // SAFETY: non-NULL entries are NUL-terminated strings (see read).
             .map(|entry| unsafe { CStr::from_ptr(*entry) }.to_bytes())
-            .find_map(|entry| {
-                entry
-                    .strip_prefix(COMPONENT_ENV.as_bytes())?
-                    .strip_prefix(b"=")
-            })
-            .and_then(|value| std::str::from_utf8(value).ok()?.parse().ok())
+            .find_map(|entry| entry.strip_prefix(name.as_bytes())?.strip_prefix(b"="))
+    }
+
+    /// The component index the SPANK plugin recorded ([`COMPONENT_ENV`]).
+    fn client_component(&self) -> Option<u32> {
+        let value = self.last_value(COMPONENT_ENV)?;
+        std::str::from_utf8(value).ok()?.parse().ok()
     }
 }
 
@@ -72,18 +72,8 @@ impl OptionValues for SpankJobEnv<'_> {
     /// it is never skipped (the prolog would still record it).
     fn value(&self, option: &SiteOption) -> Option<&str> {
         const NOT_UTF8: &str = "\u{FFFD}";
-        self.entries
-            .iter()
-            .rev()
-            .filter(|entry| !entry.is_null())
-            // SAFETY: non-NULL entries are NUL-terminated strings (see read).
-            .map(|entry| unsafe { CStr::from_ptr(*entry) }.to_bytes())
-            .find_map(|entry| {
-                let value = entry
-                    .strip_prefix(option.job_env().as_bytes())?
-                    .strip_prefix(b"=")?;
-                Some(std::str::from_utf8(value).unwrap_or(NOT_UTF8))
-            })
+        let value = self.last_value(option.job_env())?;
+        Some(std::str::from_utf8(value).unwrap_or(NOT_UTF8))
     }
 }
 
