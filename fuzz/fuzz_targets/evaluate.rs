@@ -236,7 +236,12 @@ fuzz_target!(|input: Input| {
                 }
             }
             Verdict::Reject(rejection) => {
-                let who = c.position.to_string();
+                // A plain job that the SPANK plugin saw as a later
+                // component (a --test-only hetjob) is named as that.
+                let who = match (c.position, c.client_component) {
+                    (Position::Plain, Some(k)) if k > 0 => format!("hetjob component {k}"),
+                    (position, _) => position.to_string(),
+                };
                 assert!(
                     rejection.message.starts_with(&who),
                     "{who}: {}",
