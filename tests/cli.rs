@@ -2,6 +2,8 @@
 //! built binary on real files, checking exit codes and what it prints.
 //! (tests/cli_corpus.rs compares `eval` with the live cluster.)
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -58,7 +60,7 @@ impl std::fmt::Debug for Run {
 /// Runs the tool in `dir` with SLURM_CONF pointing there and no SBATCH_*
 /// variables but `env`.
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hetpolicy"));
+    let mut command = Command::new(common::bin::hetpolicy());
     command.args(args).current_dir(dir);
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();

@@ -133,7 +133,7 @@ fn eval(c: &Cluster, script: &Path, h: &Header) -> (Said, Value) {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let out = c.run_env(env!("CARGO_BIN_EXE_hetpolicy"), &args, &env);
+    let out = c.run_env(common::bin::hetpolicy(), &args, &env);
     let json: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "eval printed no JSON ({e}) for {}:\n{out:?}",

@@ -74,7 +74,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::cluster::{self, Cluster, CmdOutput};
-use hetpolicy::units::{Megabytes, TimeLimit};
+use hetpolicy_core::units::{Megabytes, TimeLimit};
 use serde::Deserialize;
 
 /// The seed when `HETPOLICY_DIFF_SEED` is not set.
@@ -1578,7 +1578,7 @@ fn load_policy(c: &Cluster) -> PolicyModel {
     let path = c.policy_path();
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    if let Err(e) = hetpolicy::policy::Policy::from_yaml(&text, &path.display().to_string()) {
+    if let Err(e) = hetpolicy_core::policy::Policy::from_yaml(&text, &path.display().to_string()) {
         panic!("the cluster's policy does not load: {e}");
     }
     serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -68,7 +68,7 @@ fn built() -> &'static Built {
         ] {
             let mut cmd = Command::new(&cargo);
             cmd.current_dir(repo())
-                .args(["build", "--release", "--lib"])
+                .args(["build", "--release", "-p", "hetpolicy-job-submit"])
                 .env("CARGO_TARGET_DIR", &target)
                 .env("RUSTFLAGS", "-C llvm-args=-x86-cmov-converter=false");
             if let Some(features) = features {
@@ -76,8 +76,11 @@ fn built() -> &'static Built {
             }
             run_checked(cmd, &format!("cargo build ({name})"));
             let dest = work.join(name);
-            fs::copy(target.join("release").join("libhetpolicy.so"), &dest)
-                .unwrap_or_else(|e| panic!("copy the plugin to {}: {e}", dest.display()));
+            fs::copy(
+                target.join("release").join("libjob_submit_hetpolicy.so"),
+                &dest,
+            )
+            .unwrap_or_else(|e| panic!("copy the plugin to {}: {e}", dest.display()));
             plugins.push(dest);
         }
         let host = work.join("host");

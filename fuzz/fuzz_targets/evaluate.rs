@@ -17,12 +17,12 @@
 use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Unstructured};
-use hetpolicy::engine::{
+use hetpolicy_core::engine::{
     evaluate, evaluate_modify, Component, HetjobState, Memory, NamedValues, OptionValues, Position,
     Verdict,
 };
-use hetpolicy::policy::Policy;
-use hetpolicy::units::{Megabytes, TimeLimit};
+use hetpolicy_core::policy::Policy;
+use hetpolicy_core::units::{Megabytes, TimeLimit};
 use libfuzzer_sys::fuzz_target;
 
 /// The policies a submission is judged against.

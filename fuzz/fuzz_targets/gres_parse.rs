@@ -5,11 +5,11 @@
 //! non-empty name without separators, a request's rendering parses back to
 //! itself (when its name and type are short enough to be shown whole), and
 //! errors name the entry they came from, as messages show it (cut and
-//! escaped, see hetpolicy::shown).
+//! escaped, see hetpolicy_core::shown).
 #![no_main]
 
-use hetpolicy::gres;
-use hetpolicy::shown::{shown, SHOWN_MAX_BYTES};
+use hetpolicy_core::gres;
+use hetpolicy_core::shown::{shown, SHOWN_MAX_BYTES};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,7 +6,7 @@
 //! its accessors.
 #![no_main]
 
-use hetpolicy::policy::Policy;
+use hetpolicy_core::policy::Policy;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,13 +1,13 @@
 //! `hetpolicy check [POLICY]`: load the policy as the plugins do, print
 //! every error as file:line:column with the line and a hint, then the
-//! warnings of [`hetpolicy::policy::lint`].
+//! warnings of [`hetpolicy_core::policy::lint`].
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use hetpolicy::policy::{closest_name, lint, LoadError, Policy, PolicyError, PolicyWarning};
-use hetpolicy::store::MAX_POLICY_BYTES;
-use hetpolicy::trust::{self, Owners};
+use hetpolicy_core::policy::{closest_name, lint, LoadError, Policy, PolicyError, PolicyWarning};
+use hetpolicy_core::store::MAX_POLICY_BYTES;
+use hetpolicy_core::trust::{self, Owners};
 
 use crate::args::{no_value, Args, Item, UsageError};
 use crate::output::json;

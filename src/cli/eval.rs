@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use hetpolicy::engine::{Changes, Memory, Position};
-use hetpolicy::policy::Policy;
-use hetpolicy::script::{
+use hetpolicy_core::engine::{Changes, Memory, Position};
+use hetpolicy_core::policy::Policy;
+use hetpolicy_core::script::{
     self, ComponentVerdict, Finding, Invocation, Origin, Outcome, RefusedBy, Request, Severity,
     Simulation, SlurmConf,
 };

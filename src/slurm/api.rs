@@ -13,28 +13,30 @@ type XstrcatFn = unsafe extern "C" fn(*mut *mut c_char, *const c_char);
 type LogFn = unsafe extern "C" fn(*const c_char, ...);
 
 /// The Slurm functions hetpolicy calls.
-pub(crate) struct SlurmApi {
-    #[cfg_attr(feature = "spank", allow(dead_code))] // job_submit only
+pub struct SlurmApi {
     xstrndup: XstrndupFn,
-    #[cfg_attr(feature = "spank", allow(dead_code))] // job_submit only
     xstrcat: XstrcatFn,
-    pub(crate) error: LogFn,
-    pub(crate) info: LogFn,
-    pub(crate) verbose: LogFn,
-    pub(crate) debug: LogFn,
+    /// `slurm_error(fmt, ...)`.
+    pub error: LogFn,
+    /// `slurm_info(fmt, ...)`.
+    pub info: LogFn,
+    /// `slurm_verbose(fmt, ...)`.
+    pub verbose: LogFn,
+    /// `slurm_debug(fmt, ...)`.
+    pub debug: LogFn,
 }
 
 static API: OnceLock<Option<SlurmApi>> = OnceLock::new();
 
 /// Looks one symbol up in the host process.
-pub(crate) fn symbol(name: &CStr) -> Option<*mut c_void> {
+pub fn symbol(name: &CStr) -> Option<*mut c_void> {
     // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads.
     let found = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
     (!found.is_null()).then_some(found)
 }
 
 /// Slurm's functions, or `None` outside a Slurm process.
-pub(crate) fn slurm() -> Option<&'static SlurmApi> {
+pub fn slurm() -> Option<&'static SlurmApi> {
     API.get_or_init(|| {
         let xstrndup = symbol(c"slurm_xstrndup")?;
         let xstrcat = symbol(c"slurm_xstrcat")?;
@@ -59,16 +61,15 @@ pub(crate) fn slurm() -> Option<&'static SlurmApi> {
 }
 
 /// `text` as a C string, with interior NULs replaced.
-pub(crate) fn c_string(text: &str) -> CString {
+pub fn c_string(text: &str) -> CString {
     CString::new(text.replace('\0', "\u{fffd}")).unwrap_or_default()
 }
 
-#[cfg_attr(feature = "spank", allow(dead_code))] // job_submit only
 impl SlurmApi {
     /// A copy of `text` in Slurm's allocator, which Slurm may xfree.
     /// Slurm's xstrndup copies straight from the `&str`: the only heap
     /// allocation is Slurm's own (unless `text` has an interior NUL).
-    pub(crate) fn xstrdup(&self, text: &str) -> *mut c_char {
+    pub fn xstrdup(&self, text: &str) -> *mut c_char {
         if text.contains('\0') {
             let text = c_string(text);
             let len = text.as_bytes().len();
@@ -86,7 +87,7 @@ impl SlurmApi {
     /// # Safety
     /// `target` must point to a `char *` that is NULL or was allocated by
     /// Slurm's allocator.
-    pub(crate) unsafe fn xstrcat(&self, target: *mut *mut c_char, text: &str) {
+    pub unsafe fn xstrcat(&self, target: *mut *mut c_char, text: &str) {
         let text = c_string(text);
         // SAFETY: the caller guarantees `target`; `text` is NUL-terminated.
         unsafe { (self.xstrcat)(target, text.as_ptr()) }
@@ -96,7 +97,7 @@ impl SlurmApi {
 /// The directory of slurm.conf as the host process knows it: slurmctld's
 /// own `slurm_conf.slurm_conf` path (set by `-f` too), else `$SLURM_CONF`,
 /// else Slurm's default `/etc/slurm/slurm.conf`.
-pub(crate) fn slurm_conf_dir() -> PathBuf {
+pub fn slurm_conf_dir() -> PathBuf {
     let from_daemon = symbol(c"slurm_conf").and_then(|conf| {
         // SAFETY: `slurm_conf` is libslurm's global slurm_conf_t; its
         // `slurm_conf` member is NULL or a NUL-terminated path.
@@ -116,8 +117,7 @@ pub(crate) fn slurm_conf_dir() -> PathBuf {
 /// SlurmUser's uid from the host's loaded slurm.conf (`slurm_conf.
 /// slurm_user_id`), or `None` outside a Slurm process. It is 0 (root) in a
 /// process that has not loaded slurm.conf.
-#[cfg_attr(feature = "spank", allow(dead_code))] // job_submit only
-pub(crate) fn slurm_user_id() -> Option<u32> {
+pub fn slurm_user_id() -> Option<u32> {
     let conf = symbol(c"slurm_conf")?;
     // SAFETY: `slurm_conf` is libslurm's global slurm_conf_t, readable for
     // the life of the process; slurm_user_id is a plain uint32_t.
@@ -129,8 +129,7 @@ pub(crate) fn slurm_user_id() -> Option<u32> {
 /// operator or administrator in the accounting database), which slurmctld
 /// exports and calls itself before job_modify without holding the
 /// accounting locks it takes. Outside slurmctld: root or SlurmUser.
-#[cfg_attr(feature = "spank", allow(dead_code))] // job_submit only
-pub(crate) fn is_operator(uid: u32) -> bool {
+pub fn is_operator(uid: u32) -> bool {
     type ValidateOperator = unsafe extern "C" fn(libc::uid_t) -> bool;
     static FOUND: OnceLock<Option<ValidateOperator>> = OnceLock::new();
     let validate = FOUND.get_or_init(|| {
@@ -147,25 +146,26 @@ pub(crate) fn is_operator(uid: u32) -> bool {
     }
 }
 
-#[cfg_attr(not(feature = "spank"), allow(dead_code))] // SPANK only
 /// The SPANK functions of the host (sbatch, salloc, srun, slurmstepd,
 /// slurmd), from slurm/spank.h.
-pub(crate) struct SpankApi {
-    pub(crate) context: unsafe extern "C" fn() -> spank_context_t,
-    pub(crate) option_register: unsafe extern "C" fn(spank_t, *mut spank_option) -> spank_err_t,
-    pub(crate) job_control_setenv:
+pub struct SpankApi {
+    /// `spank_context()`.
+    pub context: unsafe extern "C" fn() -> spank_context_t,
+    /// `spank_option_register(sp, opt)`.
+    pub option_register: unsafe extern "C" fn(spank_t, *mut spank_option) -> spank_err_t,
+    /// `spank_job_control_setenv(sp, name, value, overwrite)`.
+    pub job_control_setenv:
         unsafe extern "C" fn(spank_t, *const c_char, *const c_char, c_int) -> spank_err_t,
-    pub(crate) setenv:
-        unsafe extern "C" fn(spank_t, *const c_char, *const c_char, c_int) -> spank_err_t,
-    pub(crate) get_item: unsafe extern "C" fn(spank_t, spank_item_t, ...) -> spank_err_t,
+    /// `spank_setenv(sp, name, value, overwrite)`.
+    pub setenv: unsafe extern "C" fn(spank_t, *const c_char, *const c_char, c_int) -> spank_err_t,
+    /// `spank_get_item(sp, item, ...)`.
+    pub get_item: unsafe extern "C" fn(spank_t, spank_item_t, ...) -> spank_err_t,
 }
 
-#[cfg_attr(not(feature = "spank"), allow(dead_code))] // SPANK only
 static SPANK_API: OnceLock<Option<SpankApi>> = OnceLock::new();
 
-#[cfg_attr(not(feature = "spank"), allow(dead_code))] // SPANK only
 /// The host's SPANK functions, or `None` outside a SPANK host.
-pub(crate) fn spank() -> Option<&'static SpankApi> {
+pub fn spank() -> Option<&'static SpankApi> {
     SPANK_API
         .get_or_init(|| {
             let context = symbol(c"spank_context")?;
@@ -213,9 +213,8 @@ pub(crate) fn spank() -> Option<&'static SpankApi> {
         .as_ref()
 }
 
-#[cfg_attr(not(feature = "spank"), allow(dead_code))] // SPANK only
 /// `PrologFlags` of the host's slurm.conf, if the host has loaded it.
-pub(crate) fn prolog_flags() -> Option<u16> {
+pub fn prolog_flags() -> Option<u16> {
     let conf = symbol(c"slurm_conf")?;
     // SAFETY: `slurm_conf` is libslurm's global slurm_conf_t.
     Some(unsafe { (*(conf as *const slurm_conf_t)).prolog_flags })

@@ -11,20 +11,17 @@ use super::bindings::{
 };
 
 /// Slurm's NO_VAL64 ("not set" for 64-bit fields).
-#[cfg_attr(feature = "spank", allow(dead_code))] // job_desc fields: job_submit only
-pub(crate) const NO_VAL64: u64 = !HETPOLICY_NO_VAL64_INVERTED;
+pub const NO_VAL64: u64 = !HETPOLICY_NO_VAL64_INVERTED;
 /// Slurm's INFINITE64.
-#[cfg_attr(feature = "spank", allow(dead_code))] // job_desc fields: job_submit only
-pub(crate) const INFINITE64: u64 = !HETPOLICY_INFINITE64_INVERTED;
+pub const INFINITE64: u64 = !HETPOLICY_INFINITE64_INVERTED;
 /// The flag bit of `pn_min_memory` that means `--mem-per-cpu`.
-#[cfg_attr(feature = "spank", allow(dead_code))] // job_desc fields: job_submit only
-pub(crate) const MEM_PER_CPU: u64 = !HETPOLICY_MEM_PER_CPU_INVERTED;
+pub const MEM_PER_CPU: u64 = !HETPOLICY_MEM_PER_CPU_INVERTED;
 
 /// A C string as text: `None` for NULL, lossy for non-UTF-8 bytes.
 ///
 /// # Safety
 /// `ptr` must be NULL or point to a NUL-terminated string that outlives `'a`.
-pub(crate) unsafe fn text<'a>(ptr: *const c_char) -> Option<Cow<'a, str>> {
+pub unsafe fn text<'a>(ptr: *const c_char) -> Option<Cow<'a, str>> {
     if ptr.is_null() {
         return None;
     }
@@ -34,20 +31,17 @@ pub(crate) unsafe fn text<'a>(ptr: *const c_char) -> Option<Cow<'a, str>> {
 }
 
 /// A 32-bit count, `None` for NO_VAL, INFINITE and 0 (unset).
-#[cfg_attr(feature = "spank", allow(dead_code))] // job_desc fields: job_submit only
-pub(crate) fn count32(value: u32) -> Option<u32> {
+pub fn count32(value: u32) -> Option<u32> {
     (value != NO_VAL && value != INFINITE && value != 0).then_some(value)
 }
 
 /// A 16-bit count, `None` for NO_VAL16, INFINITE16 and 0 (unset).
-#[cfg_attr(feature = "spank", allow(dead_code))] // job_desc fields: job_submit only
-pub(crate) fn count16(value: u16) -> Option<u32> {
+pub fn count16(value: u16) -> Option<u32> {
     (value != NO_VAL16 && value != INFINITE16 && value != 0).then_some(u32::from(value))
 }
 
 /// A 64-bit value, `None` for NO_VAL64 and INFINITE64.
-#[cfg_attr(feature = "spank", allow(dead_code))] // job_desc fields: job_submit only
-pub(crate) fn value64(value: u64) -> Option<u64> {
+pub fn value64(value: u64) -> Option<u64> {
     (value != NO_VAL64 && value != INFINITE64).then_some(value)
 }
 

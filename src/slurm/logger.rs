@@ -32,8 +32,7 @@ fn host_log_level() -> Option<c_int> {
 /// True when the host writes Slurm's debug level now (`SlurmctldDebug` or
 /// `scontrol setdebug`): a caller checks it before building a debug line
 /// on a hot path, which then costs one call when nothing is written.
-#[cfg_attr(feature = "spank", allow(dead_code))] // job_submit only
-pub(crate) fn writes_debug() -> bool {
+pub fn writes_debug() -> bool {
     slurm().is_some() && host_log_level().is_none_or(|highest| highest >= LOG_LEVEL_DEBUG)
 }
 
@@ -44,7 +43,7 @@ struct SlurmLogger {
 static LOGGER: OnceLock<SlurmLogger> = OnceLock::new();
 
 /// Installs the logger once per process; later calls are no-ops.
-pub(crate) fn install(prefix: &'static str) {
+pub fn install(prefix: &'static str) {
     let logger = LOGGER.get_or_init(|| SlurmLogger { prefix });
     if log::set_logger(logger).is_ok() {
         log::set_max_level(LevelFilter::Trace);

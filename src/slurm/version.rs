@@ -16,11 +16,11 @@ use super::bindings::HETPOLICY_SLURM_VERSION_NUMBER;
 
 /// A Slurm release as `SLURM_VERSION_NUMBER` encodes it (0xMMmmuu).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Release(pub(crate) u32);
+pub struct Release(pub u32);
 
 impl Release {
     /// The release of the headers this plugin was built against.
-    pub(crate) const BUILT_FOR: Release = Release(HETPOLICY_SLURM_VERSION_NUMBER);
+    pub const BUILT_FOR: Release = Release(HETPOLICY_SLURM_VERSION_NUMBER);
 }
 
 impl fmt::Display for Release {
@@ -37,14 +37,16 @@ impl fmt::Display for Release {
 
 /// The running Slurm's release and the plugin it was read from.
 #[derive(Debug)]
-pub(crate) struct Running {
-    pub(crate) release: Release,
-    pub(crate) plugin: String,
+pub struct Running {
+    /// The release read from the plugin.
+    pub release: Release,
+    /// The Slurm plugin whose `plugin_version` told it.
+    pub plugin: String,
 }
 
 /// How the running release compares with the one built for.
 #[derive(Debug)]
-pub(crate) enum Check {
+pub enum Check {
     /// The same release.
     Same(Running),
     /// Another release.
@@ -54,7 +56,7 @@ pub(crate) enum Check {
 }
 
 /// Compares the running Slurm with [`Release::BUILT_FOR`].
-pub(crate) fn check() -> Check {
+pub fn check() -> Check {
     match running() {
         Some(running) if running.release == Release::BUILT_FOR => Check::Same(running),
         Some(running) => Check::Differs(running),
@@ -64,7 +66,7 @@ pub(crate) fn check() -> Check {
 
 /// The release of the first Slurm plugin loaded in this process, other than
 /// hetpolicy's own and SPANK plugins.
-pub(crate) fn running() -> Option<Running> {
+pub fn running() -> Option<Running> {
     loaded_objects().into_iter().find_map(|path| {
         let release = plugin_release(&path)?;
         Some(Running {

@@ -5,13 +5,13 @@
 use std::ffi::{c_char, c_int};
 use std::panic::catch_unwind;
 
-use super::state::{plugin, Plugin};
-use super::{PLUGIN_NAME, SPANK_FAILURE, SPANK_SUCCESS};
-use crate::engine::{check_option_value, Position};
-use crate::policy::COMPONENT_ENV;
-use crate::slurm::api::{c_string, SpankApi};
-use crate::slurm::bindings::{spank_option, spank_t, HETPOLICY_ESPANK_SUCCESS};
-use crate::slurm::fields::text;
+use crate::state::{plugin, Plugin};
+use crate::{PLUGIN_NAME, SPANK_FAILURE, SPANK_SUCCESS};
+use hetpolicy_core::engine::{check_option_value, Position};
+use hetpolicy_core::policy::COMPONENT_ENV;
+use hetpolicy_slurm::api::{c_string, SpankApi};
+use hetpolicy_slurm::bindings::{spank_option, spank_t, HETPOLICY_ESPANK_SUCCESS};
+use hetpolicy_slurm::fields::text;
 
 /// Registers every site option of the policy with the host, so that it
 /// parses them and lists them in `--help`.

@@ -9,11 +9,11 @@
 //! a later component runs at its first step with the step's environment,
 //! which holds component 0's values, so nothing is recorded then.
 
-use super::record;
-use super::remote::job_id;
-use super::state::Plugin;
-use crate::slurm::api::{prolog_flags, SpankApi};
-use crate::slurm::bindings::{spank_t, HETPOLICY_PROLOG_FLAG_ALLOC};
+use crate::record;
+use crate::remote::job_id;
+use crate::state::Plugin;
+use hetpolicy_slurm::api::{prolog_flags, SpankApi};
+use hetpolicy_slurm::bindings::{spank_t, HETPOLICY_PROLOG_FLAG_ALLOC};
 
 /// Writes the record for the prolog's job. Never fails the prolog (that
 /// would drain the node): problems are logged.

@@ -3,10 +3,10 @@
 //! a failure here would drain the node; problems go to the task's stderr
 //! in task_init.
 
-use super::record;
-use super::state::Plugin;
-use crate::slurm::api::{c_string, SpankApi};
-use crate::slurm::bindings::{spank_item, spank_t, HETPOLICY_ESPANK_SUCCESS};
+use crate::record;
+use crate::state::Plugin;
+use hetpolicy_slurm::api::{c_string, SpankApi};
+use hetpolicy_slurm::bindings::{spank_item, spank_t, HETPOLICY_ESPANK_SUCCESS};
 
 /// The job id of the step's own component (S_JOB_ID).
 pub(crate) fn job_id(api: &SpankApi, spank: spank_t) -> Option<u32> {

@@ -2,8 +2,8 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::args::Args;
-use crate::policy::Policy;
+use crate::args::Args;
+use hetpolicy_core::policy::Policy;
 
 /// The plugin's state in this process.
 pub(crate) struct Plugin {

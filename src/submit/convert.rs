@@ -3,12 +3,14 @@
 use std::borrow::Cow;
 use std::ffi::{c_char, c_int, CStr};
 
-use crate::engine::{Changes, Component, Memory, OptionValues, Position, RejectCode};
-use crate::policy::{SiteOption, COMPONENT_ENV};
-use crate::slurm::api::SlurmApi;
-use crate::slurm::bindings::{job_desc_msg_t, slurm_err_t, HETPOLICY_CRON_JOB, HETPOLICY_NO_VAL};
-use crate::slurm::fields::{count16, count32, text, value64, MEM_PER_CPU};
-use crate::units::{Megabytes, TimeLimit};
+use hetpolicy_core::engine::{Changes, Component, Memory, OptionValues, Position, RejectCode};
+use hetpolicy_core::policy::{SiteOption, COMPONENT_ENV};
+use hetpolicy_core::units::{Megabytes, TimeLimit};
+use hetpolicy_slurm::api::SlurmApi;
+use hetpolicy_slurm::bindings::{
+    job_desc_msg_t, slurm_err_t, HETPOLICY_CRON_JOB, HETPOLICY_NO_VAL,
+};
+use hetpolicy_slurm::fields::{count16, count32, text, value64, MEM_PER_CPU};
 
 /// The text fields of one job_desc, read once (NULL-safe, lossy UTF-8),
 /// which the [`Component`] view borrows.
@@ -137,7 +139,7 @@ impl std::fmt::Display for JobName<'_> {
         write!(
             f,
             "{}",
-            crate::shown::shown(name.as_deref().unwrap_or_default())
+            hetpolicy_core::shown::shown(name.as_deref().unwrap_or_default())
         )
     }
 }
@@ -176,7 +178,7 @@ fn memory(raw: u64) -> Option<Memory> {
 fn time_limit(minutes: u32) -> Option<TimeLimit> {
     match minutes {
         m if m == HETPOLICY_NO_VAL => None,
-        m if m == crate::slurm::bindings::HETPOLICY_INFINITE => Some(TimeLimit::Unlimited),
+        m if m == hetpolicy_slurm::bindings::HETPOLICY_INFINITE => Some(TimeLimit::Unlimited),
         m => Some(TimeLimit::Minutes(m)),
     }
 }

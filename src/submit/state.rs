@@ -5,10 +5,10 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-use crate::engine::{HetjobState, Position};
-use crate::policy::{OnError, Policy};
-use crate::store::{PolicyStore, Reload};
-use crate::trust::Owners;
+use hetpolicy_core::engine::{HetjobState, Position};
+use hetpolicy_core::policy::{OnError, Policy};
+use hetpolicy_core::store::{PolicyStore, Reload};
+use hetpolicy_core::trust::Owners;
 
 /// The store, set by init() and cleared by fini().
 static STORE: RwLock<Option<Arc<PolicyStore>>> = RwLock::new(None);
@@ -27,13 +27,13 @@ struct Submission {
 
 /// The policy file: `hetpolicy.yaml` beside slurm.conf.
 pub(crate) fn policy_path() -> PathBuf {
-    crate::slurm::api::slurm_conf_dir().join("hetpolicy.yaml")
+    hetpolicy_slurm::api::slurm_conf_dir().join("hetpolicy.yaml")
 }
 
 /// Opens the store for `path` and logs the outcome. The file and the
 /// directories above it may be owned by root or SlurmUser.
 pub(crate) fn open(path: PathBuf) {
-    let owners = Owners::root_and(crate::slurm::api::slurm_user_id());
+    let owners = Owners::root_and(hetpolicy_slurm::api::slurm_user_id());
     let (store, outcome) = PolicyStore::open_trusting(path, owners);
     log_reload(&store, outcome);
     *STORE.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(store));

@@ -1,3 +1,4 @@
 //! Shared helpers for the integration tests: each tests/*.rs does `mod common;`.
+pub mod bin;
 pub mod cluster;
 pub mod users;

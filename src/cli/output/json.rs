@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
-use hetpolicy::engine::{Changes, Memory};
-use hetpolicy::script::{ComponentVerdict, Finding, Origin, RefusedBy, Request};
+use hetpolicy_core::engine::{Changes, Memory};
+use hetpolicy_core::script::{ComponentVerdict, Finding, Origin, RefusedBy, Request};
 
 use crate::check::Report;
 use crate::eval::Evaluation;

@@ -4,7 +4,7 @@ use super::*;
 use crate::policy::Policy;
 use crate::units::TimeLimit;
 
-const REFERENCE: &str = include_str!("../../policy.yaml");
+const REFERENCE: &str = include_str!("../../../tests/fixtures/policy.yaml");
 
 fn policy() -> Policy {
     Policy::from_yaml(REFERENCE, "policy.yaml").expect("the reference policy loads")

@@ -17,11 +17,11 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use hetpolicy::engine::{
+use hetpolicy_core::engine::{
     evaluate, Component, HetjobState, Memory, Position, Verdict, MAX_GRES_ENTRIES, MAX_PARTITIONS,
 };
-use hetpolicy::policy::Policy;
-use hetpolicy::units::{Megabytes, TimeLimit};
+use hetpolicy_core::policy::Policy;
+use hetpolicy_core::units::{Megabytes, TimeLimit};
 
 /// The system allocator, counting every allocation and reallocation.
 struct CountingAllocator;
@@ -263,7 +263,10 @@ fn load(yaml: &str, source: &str) -> Policy {
 }
 
 fn engine(c: &mut Criterion) {
-    let reference = load(include_str!("../policy.yaml"), "policy.yaml");
+    let reference = load(
+        include_str!("../../../tests/fixtures/policy.yaml"),
+        "policy.yaml",
+    );
     let reference_names = Names::reference();
     let generated: Vec<(usize, Policy, Names)> = SIZES
         .iter()

@@ -103,7 +103,7 @@ impl Verdict<'_> {
 }
 
 /// Builds a rejection.
-pub(crate) fn reject(code: RejectCode, message: String) -> Rejection {
+pub fn reject(code: RejectCode, message: String) -> Rejection {
     Rejection { code, message }
 }
 

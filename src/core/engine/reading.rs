@@ -118,7 +118,11 @@ mod tests {
     use crate::engine::{evaluate, HetjobState, Verdict};
 
     fn policy() -> Policy {
-        Policy::from_yaml(include_str!("../../policy.yaml"), "policy.yaml").expect("loads")
+        Policy::from_yaml(
+            include_str!("../../../tests/fixtures/policy.yaml"),
+            "policy.yaml",
+        )
+        .expect("loads")
     }
 
     fn read(component: &Component<'_>) -> String {

@@ -18,17 +18,17 @@ mod convert;
 mod fault;
 mod state;
 
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{c_char, c_int};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::engine::{
+use convert::{apply, error_code, JobName, JobText};
+use hetpolicy_core::engine::{
     evaluate, evaluate_modify, refuse_unjudged_update, reject, unjudged_update_field, Component,
     Reading, RejectCode, Rejection, Verdict,
 };
-use crate::policy::{OnError, UnjudgedUpdates};
-use crate::slurm::api::slurm;
-use crate::slurm::bindings::{job_desc_msg_t, HETPOLICY_SLURM_VERSION_NUMBER};
-use convert::{apply, error_code, JobName, JobText};
+use hetpolicy_core::policy::{OnError, UnjudgedUpdates};
+use hetpolicy_slurm::api::slurm;
+use hetpolicy_slurm::bindings::{job_desc_msg_t, HETPOLICY_SLURM_VERSION_NUMBER};
 
 /// Human-readable plugin name.
 #[no_mangle]
@@ -62,7 +62,7 @@ const PLUGIN_TYPE: &str = "job_submit/hetpolicy";
 #[no_mangle]
 pub extern "C" fn init() -> c_int {
     let started = catch_unwind(|| {
-        crate::slurm::logger::install(PLUGIN_TYPE);
+        hetpolicy_slurm::logger::install(PLUGIN_TYPE);
         // One log line per panic, with where it happened.
         std::panic::set_hook(Box::new(|info| {
             log::error!("internal error: {}", info.to_string().replace('\n', " "))
@@ -88,7 +88,7 @@ pub extern "C" fn init() -> c_int {
 /// when its `plugin_version` is its own release, so a difference is not
 /// expected here; should it happen, the log says what to do.
 fn log_versions() {
-    use crate::slurm::version::{check, Check, Release};
+    use hetpolicy_slurm::version::{check, Check, Release};
     let ours = env!("CARGO_PKG_VERSION");
     let built_for = Release::BUILT_FOR;
     match check() {
@@ -140,15 +140,21 @@ pub unsafe extern "C" fn job_submit(
     guarded(|| unsafe { finish("job_submit", outcome, err_msg) })
 }
 
-/// Judges an update (`scontrol update job=...`) from the fields it carries.
+// Judges an update (`scontrol update job=...`) from the fields it carries.
+// job_modify's C signature depends on the release: 23.02 added `err_msg`,
+// so the bindings crate, which knows the headers' release, writes the
+// `extern "C" fn job_modify` around `modify_entry`.
+hetpolicy_slurm::job_modify_entry_point!(modify_entry);
+
+/// The body of `job_modify`; `err_msg` is NULL before Slurm 23.02, which
+/// gives job_modify none (the reason then goes to the log, and the user
+/// sees the error code's text).
 ///
 /// # Safety
-/// Called by slurmctld with a valid (or NULL) job_desc and err_msg.
-#[cfg(slurm_job_modify_err_msg)]
-#[no_mangle]
-pub unsafe extern "C" fn job_modify(
+/// Called from `job_modify` with slurmctld's job_desc (or NULL) and
+/// err_msg (or NULL).
+unsafe fn modify_entry(
     job_desc: *mut job_desc_msg_t,
-    _job_ptr: *mut c_void,
     submit_uid: u32,
     err_msg: *mut *mut c_char,
 ) -> c_int {
@@ -158,27 +164,6 @@ pub unsafe extern "C" fn job_modify(
     }));
     // SAFETY: err_msg is NULL or slurmctld's `char **` for this call.
     guarded(|| unsafe { finish("job_modify", outcome, err_msg) })
-}
-
-/// Judges an update (`scontrol update job=...`) from the fields it carries.
-/// Slurm before 23.02 gives job_modify no err_msg: the reason goes to the
-/// log, and the user sees the error code's text.
-///
-/// # Safety
-/// Called by slurmctld with a valid (or NULL) job_desc.
-#[cfg(not(slurm_job_modify_err_msg))]
-#[no_mangle]
-pub unsafe extern "C" fn job_modify(
-    job_desc: *mut job_desc_msg_t,
-    _job_ptr: *mut c_void,
-    submit_uid: u32,
-) -> c_int {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: slurmctld passes NULL or a job_desc it owns for this call.
-        modify(unsafe { job_desc.as_ref() }, submit_uid)
-    }));
-    // SAFETY: a NULL err_msg is never written.
-    guarded(|| unsafe { finish("job_modify", outcome, std::ptr::null_mut()) })
 }
 
 /// Runs the last step of an entry point; should even that panic, the job
@@ -217,7 +202,7 @@ fn submit(desc: Option<&mut job_desc_msg_t>, uid: u32) -> Result<(), Rejection> 
             match evaluate(policy, hetjob, &component) {
                 Verdict::Accept(changes) => {
                     // Slurm's debug level, built only when written.
-                    if crate::slurm::logger::writes_debug() {
+                    if hetpolicy_slurm::logger::writes_debug() {
                         log::trace!(
                             "reading job={} {}",
                             JobName(desc),
@@ -269,7 +254,7 @@ fn modify(desc: Option<&job_desc_msg_t>, uid: u32) -> Result<(), Rejection> {
         let allowed = match policy.unjudged_updates() {
             UnjudgedUpdates::Everyone => true,
             UnjudgedUpdates::Nobody => false,
-            UnjudgedUpdates::Operators => crate::slurm::api::is_operator(uid),
+            UnjudgedUpdates::Operators => hetpolicy_slurm::api::is_operator(uid),
         };
         if allowed {
             log::debug!("uid {uid}: update of {field} accepted unjudged (operator or policy)");

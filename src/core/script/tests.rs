@@ -9,7 +9,7 @@ use crate::engine::Memory;
 use crate::policy::Policy;
 use crate::units::{Megabytes, TimeLimit};
 
-const REFERENCE: &str = include_str!("../../policy.yaml");
+const REFERENCE: &str = include_str!("../../../tests/fixtures/policy.yaml");
 
 /// The test cluster's slurm.conf, as container/cluster writes it.
 const SLURM_CONF: &str = "GresTypes=gpu,qpu\nPlugStackConfig=/etc/slurm/plugstack.conf\n\

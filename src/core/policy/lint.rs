@@ -341,7 +341,7 @@ fn distance(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
 
-    const REFERENCE: &str = include_str!("../../policy.yaml");
+    const REFERENCE: &str = include_str!("../../../tests/fixtures/policy.yaml");
 
     fn warnings(text: &str) -> Vec<PolicyWarning> {
         let policy = Policy::from_yaml(text, "test.yaml").expect("the policy loads");

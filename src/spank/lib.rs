@@ -23,11 +23,11 @@ use std::ffi::{c_char, c_int};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use crate::policy::Policy;
-use crate::slurm::api::{slurm_conf_dir, spank, SpankApi};
-use crate::slurm::bindings::{spank_context, spank_t, HETPOLICY_SLURM_VERSION_NUMBER};
-use crate::slurm::fields::text;
 use args::Args;
+use hetpolicy_core::policy::Policy;
+use hetpolicy_slurm::api::{slurm_conf_dir, spank, SpankApi};
+use hetpolicy_slurm::bindings::{spank_context, spank_t, HETPOLICY_SLURM_VERSION_NUMBER};
+use hetpolicy_slurm::fields::text;
 use state::{plugin, Plugin};
 
 /// The plugin's name; Slurm derives option variables from it
@@ -122,7 +122,7 @@ fn guarded(
 /// plugin built for the same major.minor release; a different micro
 /// release is reported, in the daemons at info level.
 fn log_versions(context: Context) {
-    use crate::slurm::version::{check, Check, Release};
+    use hetpolicy_slurm::version::{check, Check, Release};
     let ours = env!("CARGO_PKG_VERSION");
     let built_for = Release::BUILT_FOR;
     match check() {
@@ -146,7 +146,7 @@ fn log_versions(context: Context) {
 /// does not load is reported and leaves the options out (slurmctld still
 /// enforces the policy it has).
 fn load_state(context: Context, words: &[String]) -> Result<Plugin, ()> {
-    crate::slurm::logger::install(PLUGIN_NAME);
+    hetpolicy_slurm::logger::install(PLUGIN_NAME);
     log_versions(context);
     let mut problem = None;
     let args = match Args::parse(words.iter().map(String::as_str)) {
@@ -185,6 +185,10 @@ fn load_state(context: Context, words: &[String]) -> Result<Plugin, ()> {
 
 /// Loads the state and, in sbatch/salloc/srun and slurmstepd, registers
 /// the site options.
+///
+/// # Safety
+/// Called by Slurm with its SPANK handle and the plugstack.conf words
+/// (argc/argv) of this plugin's line.
 #[no_mangle]
 pub unsafe extern "C" fn slurm_spank_init(sp: spank_t, ac: c_int, av: *mut *mut c_char) -> c_int {
     // SAFETY: Slurm passes its plugstack.conf words as argc/argv.
@@ -206,6 +210,10 @@ pub unsafe extern "C" fn slurm_spank_init(sp: spank_t, ac: c_int, av: *mut *mut 
 
 /// Called once per hetjob component after its options are parsed (in
 /// sbatch, salloc and srun): checks and forwards that component's values.
+///
+/// # Safety
+/// Called by Slurm with its SPANK handle and the plugstack.conf words
+/// (argc/argv) of this plugin's line.
 #[no_mangle]
 pub unsafe extern "C" fn slurm_spank_init_post_opt(
     sp: spank_t,
@@ -222,6 +230,10 @@ pub unsafe extern "C" fn slurm_spank_init_post_opt(
 
 /// slurmstepd, before the tasks start: exports the component's own values
 /// to its tasks.
+///
+/// # Safety
+/// Called by Slurm with its SPANK handle and the plugstack.conf words
+/// (argc/argv) of this plugin's line.
 #[no_mangle]
 pub unsafe extern "C" fn slurm_spank_user_init(
     sp: spank_t,
@@ -238,6 +250,10 @@ pub unsafe extern "C" fn slurm_spank_user_init(
 
 /// In each task: reports what went wrong earlier in slurmstepd, on the
 /// task's stderr, without failing it.
+///
+/// # Safety
+/// Called by Slurm with its SPANK handle and the plugstack.conf words
+/// (argc/argv) of this plugin's line.
 #[no_mangle]
 pub unsafe extern "C" fn slurm_spank_task_init(
     _sp: spank_t,
@@ -259,6 +275,10 @@ pub unsafe extern "C" fn slurm_spank_task_init(
 ///
 /// Slurm does not call slurm_spank_init in this context, so the state is
 /// loaded here from the same plugstack.conf words.
+///
+/// # Safety
+/// Called by Slurm with its SPANK handle and the plugstack.conf words
+/// (argc/argv) of this plugin's line.
 #[no_mangle]
 pub unsafe extern "C" fn slurm_spank_job_prolog(
     sp: spank_t,
@@ -276,6 +296,10 @@ pub unsafe extern "C" fn slurm_spank_job_prolog(
 }
 
 /// Job epilog: removes the record.
+///
+/// # Safety
+/// Called by Slurm with its SPANK handle and the plugstack.conf words
+/// (argc/argv) of this plugin's line.
 #[no_mangle]
 pub unsafe extern "C" fn slurm_spank_job_epilog(
     sp: spank_t,

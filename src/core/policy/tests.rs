@@ -17,7 +17,11 @@ fn one_error(text: &str) -> String {
 
 #[test]
 fn the_reference_policy_loads() {
-    let policy = Policy::from_yaml(include_str!("../../policy.yaml"), "policy.yaml").unwrap();
+    let policy = Policy::from_yaml(
+        include_str!("../../../tests/fixtures/policy.yaml"),
+        "policy.yaml",
+    )
+    .unwrap();
     assert_eq!(policy.partition_names(), ["cpu", "gpu", "quantum"]);
     assert_eq!(policy.qos_names(), ["gpu", "long", "normal"]);
     assert_eq!(policy.accelerator_names(), ["gpu", "qpu"]);
