@@ -3,6 +3,8 @@
 //! warnings of [`hetpolicy_core::policy::lint`].
 
 use std::io::Write;
+
+use hetpolicy_core::paths::{default_policy_path, slurm_conf_from_env};
 use std::path::{Path, PathBuf};
 
 use hetpolicy_core::policy::{closest_name, lint, LoadError, Policy, PolicyError, PolicyWarning};
@@ -76,7 +78,7 @@ pub struct Report {
 
 pub fn run(options: Options) -> Result<u8, UsageError> {
     let installed = options.policy.is_none();
-    let path = options.policy.unwrap_or_else(crate::default_policy_path);
+    let path = options.policy.unwrap_or_else(|| default_policy_path(None));
     let report = check(&path, installed);
     let failed =
         !report.errors.is_empty() || (options.deny_warnings && !report.warnings.is_empty());
@@ -182,7 +184,7 @@ fn summary(policy: &Policy) -> String {
 
 /// SlurmUser's uid, from slurm.conf and /etc/passwd, if not root.
 fn slurm_user_uid() -> Option<u32> {
-    let conf = std::fs::read_to_string(crate::slurm_conf_path()).ok()?;
+    let conf = std::fs::read_to_string(slurm_conf_from_env()).ok()?;
     let user = conf.lines().find_map(|line| {
         let line = line.split('#').next()?.trim();
         let (key, value) = line.split_once('=')?;

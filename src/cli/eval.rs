@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use hetpolicy_core::engine::{Changes, Memory, Position};
+use hetpolicy_core::paths::{default_policy_path, slurm_conf_from_env};
 use hetpolicy_core::policy::Policy;
 use hetpolicy_core::script::{
     self, ComponentVerdict, Finding, Invocation, Origin, Outcome, RefusedBy, Request, Severity,
@@ -122,7 +123,7 @@ pub fn run(options: Options) -> Result<u8, UsageError> {
     let policy_path = options
         .policy
         .clone()
-        .unwrap_or_else(crate::default_policy_path);
+        .unwrap_or_else(|| default_policy_path(None));
     let policy = match Policy::load(&policy_path) {
         Ok(policy) => policy,
         Err(error) => {
@@ -144,7 +145,7 @@ pub fn run(options: Options) -> Result<u8, UsageError> {
     };
     let conf_path = match &options.slurm_conf {
         Some(explicit) => explicit.clone(),
-        None => Some(crate::slurm_conf_path()).filter(|p| p.is_file()),
+        None => Some(slurm_conf_from_env()).filter(|p| p.is_file()),
     };
     let slurm_conf = match &conf_path {
         Some(path) => match std::fs::read_to_string(path) {

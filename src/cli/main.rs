@@ -18,7 +18,6 @@ mod eval;
 mod output;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use args::{Args, UsageError};
@@ -81,21 +80,6 @@ fn run(argv: &[String]) -> Result<u8, UsageError> {
             "unknown command '{other}': use check or eval"
         ))),
     }
-}
-
-/// Where slurm.conf is: `$SLURM_CONF`, else /etc/slurm/slurm.conf.
-fn slurm_conf_path() -> PathBuf {
-    std::env::var_os("SLURM_CONF")
-        .filter(|v| !v.is_empty())
-        .map_or_else(|| PathBuf::from("/etc/slurm/slurm.conf"), PathBuf::from)
-}
-
-/// Where the plugins read the policy: hetpolicy.yaml beside slurm.conf.
-fn default_policy_path() -> PathBuf {
-    slurm_conf_path()
-        .parent()
-        .map_or_else(|| PathBuf::from("/etc/slurm"), PathBuf::from)
-        .join("hetpolicy.yaml")
 }
 
 /// `--format`.

@@ -9,6 +9,7 @@
 //! - [`gres`] and [`units`]: Slurm's GRES, time and memory notations;
 //! - [`script`]: a batch script and sbatch command line as slurmctld will
 //!   see them (the `hetpolicy eval` command);
+//! - [`paths`]: where slurm.conf and the policy file are;
 //! - [`shown`]: how user values are quoted in messages;
 //! - [`store`]: the current policy, reloaded when its file changes;
 //! - [`trust`]: who may own and write the policy file.
@@ -17,6 +18,7 @@
 
 pub mod engine;
 pub mod gres;
+pub mod paths;
 pub mod policy;
 pub mod script;
 pub mod shown;

@@ -94,24 +94,17 @@ impl SlurmApi {
     }
 }
 
-/// The directory of slurm.conf as the host process knows it: slurmctld's
-/// own `slurm_conf.slurm_conf` path (set by `-f` too), else `$SLURM_CONF`,
-/// else Slurm's default `/etc/slurm/slurm.conf`.
-pub fn slurm_conf_dir() -> PathBuf {
-    let from_daemon = symbol(c"slurm_conf").and_then(|conf| {
+/// The slurm.conf the host process loaded (`slurm_conf.slurm_conf`, set by
+/// slurmctld's `-f` too), or `None` when it has loaded none.
+pub fn loaded_slurm_conf() -> Option<PathBuf> {
+    symbol(c"slurm_conf").and_then(|conf| {
         // SAFETY: `slurm_conf` is libslurm's global slurm_conf_t; its
         // `slurm_conf` member is NULL or a NUL-terminated path.
         unsafe {
             let conf = &*(conf as *const slurm_conf_t);
             super::fields::text(conf.slurm_conf).map(|p| PathBuf::from(p.into_owned()))
         }
-    });
-    let conf = from_daemon
-        .or_else(|| std::env::var_os("SLURM_CONF").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("/etc/slurm/slurm.conf"));
-    conf.parent()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/etc/slurm"))
+    })
 }
 
 /// SlurmUser's uid from the host's loaded slurm.conf (`slurm_conf.

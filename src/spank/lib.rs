@@ -24,8 +24,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use args::Args;
+use hetpolicy_core::paths::default_policy_path;
 use hetpolicy_core::policy::Policy;
-use hetpolicy_slurm::api::{slurm_conf_dir, spank, SpankApi};
+use hetpolicy_slurm::api::{loaded_slurm_conf, spank, SpankApi};
 use hetpolicy_slurm::bindings::{spank_context, spank_t, HETPOLICY_SLURM_VERSION_NUMBER};
 use hetpolicy_slurm::fields::text;
 use state::{plugin, Plugin};
@@ -163,7 +164,7 @@ fn load_state(context: Context, words: &[String]) -> Result<Plugin, ()> {
     let path = args
         .policy
         .clone()
-        .unwrap_or_else(|| slurm_conf_dir().join("hetpolicy.yaml"));
+        .unwrap_or_else(|| default_policy_path(loaded_slurm_conf().as_deref()));
     let policy = match Policy::load(&path) {
         Ok(policy) => Some(Arc::new(policy)),
         Err(error) => {

@@ -203,16 +203,41 @@ pub(crate) fn apply(api: &SlurmApi, desc: &mut job_desc_msg_t, changes: &Changes
     }
 }
 
-/// The Slurm error code for a rejection.
-pub(crate) fn error_code(code: RejectCode) -> c_int {
-    let code = match code {
-        RejectCode::InvalidPartitionName => slurm_err_t::ESLURM_INVALID_PARTITION_NAME,
-        RejectCode::InvalidGres => slurm_err_t::ESLURM_INVALID_GRES,
-        RejectCode::InvalidQos => slurm_err_t::ESLURM_INVALID_QOS,
-        RejectCode::AccountingPolicy => slurm_err_t::ESLURM_ACCOUNTING_POLICY,
-        RejectCode::InvalidTimeLimit => slurm_err_t::ESLURM_INVALID_TIME_LIMIT,
-        RejectCode::NotSupported => slurm_err_t::ESLURM_NOT_SUPPORTED,
-        RejectCode::AccessDenied => slurm_err_t::ESLURM_ACCESS_DENIED,
+/// Pairs each [`RejectCode`] with its `ESLURM_*` constant from the
+/// headers, and checks (in a test) that the constant is the one
+/// [`RejectCode::slurm_error`] names: the names and texts stay in the engine.
+macro_rules! slurm_error_codes {
+    ($($code:ident => $constant:ident,)*) => {
+        /// The Slurm error code for a rejection.
+        pub(crate) fn error_code(code: RejectCode) -> c_int {
+            let value = match code {
+                $(RejectCode::$code => slurm_err_t::$constant,)*
+            };
+            c_int::try_from(value).unwrap_or(c_int::MAX)
+        }
+
+        #[cfg(test)]
+        mod tests {
+            use super::*;
+
+            #[test]
+            fn each_code_returns_the_error_the_engine_names() {
+                let pairs = [$((RejectCode::$code, stringify!($constant)),)*];
+                assert_eq!(pairs.len(), RejectCode::ALL.len());
+                for (code, constant) in pairs {
+                    assert_eq!(code.slurm_error().name, constant, "{code:?}");
+                }
+            }
+        }
     };
-    c_int::try_from(code).unwrap_or(c_int::MAX)
+}
+
+slurm_error_codes! {
+    InvalidPartitionName => ESLURM_INVALID_PARTITION_NAME,
+    InvalidGres => ESLURM_INVALID_GRES,
+    InvalidQos => ESLURM_INVALID_QOS,
+    AccountingPolicy => ESLURM_ACCOUNTING_POLICY,
+    InvalidTimeLimit => ESLURM_INVALID_TIME_LIMIT,
+    NotSupported => ESLURM_NOT_SUPPORTED,
+    AccessDenied => ESLURM_ACCESS_DENIED,
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use hetpolicy_core::engine::{HetjobState, Position};
+use hetpolicy_core::paths::default_policy_path;
 use hetpolicy_core::policy::{OnError, Policy};
 use hetpolicy_core::store::{PolicyStore, Reload};
 use hetpolicy_core::trust::Owners;
@@ -25,9 +26,9 @@ struct Submission {
     hetjob: HetjobState,
 }
 
-/// The policy file: `hetpolicy.yaml` beside slurm.conf.
+/// The policy file: `hetpolicy.yaml` beside slurmctld's slurm.conf.
 pub(crate) fn policy_path() -> PathBuf {
-    hetpolicy_slurm::api::slurm_conf_dir().join("hetpolicy.yaml")
+    default_policy_path(hetpolicy_slurm::api::loaded_slurm_conf().as_deref())
 }
 
 /// Opens the store for `path` and logs the outcome. The file and the

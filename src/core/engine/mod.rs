@@ -30,25 +30,82 @@ use crate::policy::Policy;
 use crate::units::TimeLimit;
 use bounds::RequestedGres;
 
-/// The Slurm error a rejection maps to. The job_submit plugin turns each into
-/// the matching `ESLURM_*` code, whose text sbatch prints after our message.
+/// The Slurm error a rejection maps to: the job_submit plugin returns it
+/// (src/submit/convert.rs turns each into the header's `ESLURM_*` value),
+/// and sbatch prints its text after our message ("Batch job submission
+/// failed: <text>"). Each variant's name, Slurm error and text are in
+/// [`RejectCode::slurm_error`], the one table of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RejectCode {
-    /// "Invalid partition name specified".
+    /// A partition the policy does not allow for the request.
     InvalidPartitionName,
-    /// "Invalid generic resource (gres) specification".
+    /// A GRES request the policy refuses, or one it cannot read.
     InvalidGres,
-    /// "Invalid qos specification".
+    /// A QOS not allowed on the partition, or one not named right.
     InvalidQos,
-    /// "Job violates accounting/QOS policy".
+    /// Over a QOS's per-component limits (nodes, tasks, GRES, memory).
     AccountingPolicy,
-    /// "Requested time limit is invalid".
+    /// Over a QOS's `max_time`.
     InvalidTimeLimit,
-    /// "Requested operation not supported on this system".
+    /// A request shape the policy forbids (output files on a later
+    /// component, a hetjob over the component limit, a split hetjob).
     NotSupported,
-    /// "Access/permission denied": a site option missing or not allowed,
-    /// no usable policy, or an internal error.
+    /// A site option missing or not allowed, no usable policy, an update
+    /// hetpolicy cannot judge, or an internal error.
     AccessDenied,
+}
+
+/// A Slurm error: its `ESLURM_*` name and the text Slurm prints for it
+/// (slurm_strerror, src/common/slurm_errno.c).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlurmError {
+    /// `ESLURM_INVALID_PARTITION_NAME`, ...
+    pub name: &'static str,
+    /// "Invalid partition name specified", ...
+    pub text: &'static str,
+}
+
+impl RejectCode {
+    /// Every code, for tests and documentation.
+    pub const ALL: [RejectCode; 7] = [
+        RejectCode::InvalidPartitionName,
+        RejectCode::InvalidGres,
+        RejectCode::InvalidQos,
+        RejectCode::AccountingPolicy,
+        RejectCode::InvalidTimeLimit,
+        RejectCode::NotSupported,
+        RejectCode::AccessDenied,
+    ];
+
+    /// The Slurm error this code is returned as.
+    pub const fn slurm_error(self) -> SlurmError {
+        let (name, text) = match self {
+            RejectCode::InvalidPartitionName => (
+                "ESLURM_INVALID_PARTITION_NAME",
+                "Invalid partition name specified",
+            ),
+            RejectCode::InvalidGres => (
+                "ESLURM_INVALID_GRES",
+                "Invalid generic resource (gres) specification",
+            ),
+            RejectCode::InvalidQos => ("ESLURM_INVALID_QOS", "Invalid qos specification"),
+            RejectCode::AccountingPolicy => (
+                "ESLURM_ACCOUNTING_POLICY",
+                "Job violates accounting/QOS policy (job submit limit, user's size and/or time \
+                 limits)",
+            ),
+            RejectCode::InvalidTimeLimit => (
+                "ESLURM_INVALID_TIME_LIMIT",
+                "Requested time limit is invalid (missing or exceeds some limit)",
+            ),
+            RejectCode::NotSupported => (
+                "ESLURM_NOT_SUPPORTED",
+                "Requested operation not supported on this system",
+            ),
+            RejectCode::AccessDenied => ("ESLURM_ACCESS_DENIED", "Access/permission denied"),
+        };
+        SlurmError { name, text }
+    }
 }
 
 /// Why a component was refused.

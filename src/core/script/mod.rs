@@ -29,12 +29,13 @@ mod values;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::engine::{Component, Memory, OptionValues, Position, RejectCode};
+use crate::engine::{Component, Memory, OptionValues, Position};
 use crate::policy::SiteOption;
 use crate::units::TimeLimit;
 
+pub use crate::engine::SlurmError;
 pub use slurm_conf::{PartitionConf, SlurmConf};
-pub use slurmctld::{submit, ComponentVerdict, Outcome, SlurmError};
+pub use slurmctld::{submit, ComponentVerdict, Outcome};
 
 /// Everything sbatch reads besides its own configuration.
 #[derive(Clone, Copy, Debug)]
@@ -315,37 +316,6 @@ pub fn is_client_option(name: &str) -> bool {
 /// Runs sbatch's option processing on `invocation`.
 pub fn simulate(invocation: &Invocation<'_>) -> Simulation {
     sbatch::run(invocation)
-}
-
-/// The Slurm error a rejection code stands for: its `ESLURM_*` name and
-/// the text sbatch prints after "Batch job submission failed: ". The
-/// job_submit plugin returns these codes (src/submit/convert.rs).
-pub fn slurm_error(code: RejectCode) -> SlurmError {
-    let (name, text) = match code {
-        RejectCode::InvalidPartitionName => (
-            "ESLURM_INVALID_PARTITION_NAME",
-            "Invalid partition name specified",
-        ),
-        RejectCode::InvalidGres => (
-            "ESLURM_INVALID_GRES",
-            "Invalid generic resource (gres) specification",
-        ),
-        RejectCode::InvalidQos => ("ESLURM_INVALID_QOS", "Invalid qos specification"),
-        RejectCode::AccountingPolicy => (
-            "ESLURM_ACCOUNTING_POLICY",
-            "Job violates accounting/QOS policy (job submit limit, user's size and/or time limits)",
-        ),
-        RejectCode::InvalidTimeLimit => (
-            "ESLURM_INVALID_TIME_LIMIT",
-            "Requested time limit is invalid (missing or exceeds some limit)",
-        ),
-        RejectCode::NotSupported => (
-            "ESLURM_NOT_SUPPORTED",
-            "Requested operation not supported on this system",
-        ),
-        RejectCode::AccessDenied => ("ESLURM_ACCESS_DENIED", "Access/permission denied"),
-    };
-    SlurmError { name, text }
 }
 
 #[cfg(test)]

@@ -4,18 +4,9 @@
 //! `validate_job_create_req` in order, stopping at the first refusal; then
 //! the jobs are created, which refuses unknown partitions.
 
-use super::{slurm_error, Finding, Severity, Simulation, SlurmConf};
-use crate::engine::{evaluate, Changes, HetjobState, Rejection, Verdict};
+use super::{Finding, Severity, Simulation, SlurmConf};
+use crate::engine::{evaluate, Changes, HetjobState, Rejection, SlurmError, Verdict};
 use crate::policy::Policy;
-
-/// A Slurm error: its `ESLURM_*` name and its text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SlurmError {
-    /// `ESLURM_INVALID_PARTITION_NAME`, ...
-    pub name: &'static str,
-    /// "Invalid partition name specified", ...
-    pub text: &'static str,
-}
 
 /// The job_submit plugin's decision on one component.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,7 +72,7 @@ pub fn submit<'p>(
                 outcome
                     .stderr
                     .push(format!("sbatch: error: {prefix}{}", rejection.message));
-                failed(&mut outcome, slurm_error(rejection.code));
+                failed(&mut outcome, rejection.code.slurm_error());
                 outcome.verdicts.push(ComponentVerdict::Rejected(rejection));
                 return outcome;
             }
