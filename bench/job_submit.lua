@@ -1,5 +1,5 @@
 --[[
-job_submit.lua: the reference policy.yaml, written for Slurm's job_submit/lua.
+job_submit.lua: the reference policy (tests/fixtures/policy.yaml), written for Slurm's job_submit/lua.
 
 This is the comparison for hetpolicy's benchmarks (bench/controller): the
 same rules, the same messages and the same error codes, as far as Lua

@@ -33,11 +33,7 @@ fn site() -> PathBuf {
     ));
     fs::create_dir_all(&dir).expect("create a temp dir");
     fs::write(dir.join("slurm.conf"), SLURM_CONF).expect("write slurm.conf");
-    fs::copy(
-        Path::new(REPO).join("policy.yaml"),
-        dir.join("hetpolicy.yaml"),
-    )
-    .expect("copy policy.yaml");
+    fs::copy(reference_policy(), dir.join("hetpolicy.yaml")).expect("copy the reference policy");
     dir
 }
 
@@ -90,10 +86,24 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 
 // ------------------------------------------------------------------ check
 
+/// The tests' policy, tests/fixtures/policy.yaml.
+fn reference_policy() -> PathBuf {
+    Path::new(REPO).join("tests/fixtures/policy.yaml")
+}
+
+#[test]
+fn the_shipped_example_policy_is_valid_without_warnings() {
+    let dir = site();
+    let policy = Path::new(REPO).join("policy.yaml").display().to_string();
+    let out = run(&dir, &["check", "--deny-warnings", &policy], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("policy.yaml: valid ("), "{out:?}");
+}
+
 #[test]
 fn check_passes_the_reference_policy() {
     let dir = site();
-    let policy = Path::new(REPO).join("policy.yaml").display().to_string();
+    let policy = reference_policy().display().to_string();
     let out = run(&dir, &["check", &policy], &[]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
@@ -115,7 +125,7 @@ fn check_passes_the_reference_policy() {
 #[test]
 fn check_reports_an_invalid_key_at_its_line_and_column() {
     let dir = site();
-    let text = fs::read_to_string(Path::new(REPO).join("policy.yaml"))
+    let text = fs::read_to_string(reference_policy())
         .unwrap()
         .replace("    max_gres: {gpu: 1}\n", "    max_gpus: {gpu: 1}\n");
     let line = text.lines().position(|l| l.contains("max_gpus")).unwrap() + 1;

@@ -1945,7 +1945,7 @@ fn hetpolicy_reads_every_accepted_component_as_slurmctld_records_it() {
     );
     let started = Instant::now();
     let c = cluster::ensure_up();
-    let reference = std::fs::read_to_string(c.repo.join("policy.yaml")).expect("policy.yaml");
+    let reference = c.reference_policy();
     let policy_guard = c.with_policy(&reference);
     // The plugin notices a new file at most every 250 ms.
     thread::sleep(Duration::from_millis(400));

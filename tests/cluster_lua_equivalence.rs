@@ -1,7 +1,7 @@
 //! bench/job_submit.lua, the job_submit/lua version of the reference
 //! policy that bench/controller compares hetpolicy with, gives the same
 //! verdicts as job_submit/hetpolicy: the same sample jobs (plain jobs and
-//! hetjobs, accepted and rejected, every rule of policy.yaml) go through
+//! hetjobs, accepted and rejected, every rule of tests/fixtures/policy.yaml) go through
 //! real sbatch to the test cluster started with `HETPOLICY_JOB_SUBMIT=lua`,
 //! then with hetpolicy. Each sample must get its expected verdict from
 //! both, the same lines on sbatch's stderr (message and error code), and,

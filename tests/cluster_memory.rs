@@ -176,8 +176,8 @@ fn settle() {
 #[test]
 fn twenty_thousand_submissions_cost_less_than_a_thousand_held_jobs() {
     let c = cluster::ensure_up();
-    let policy = std::fs::read_to_string(c.repo.join("tests/ffi/policy.yaml"))
-        .expect("read tests/ffi/policy.yaml");
+    let policy = std::fs::read_to_string(c.repo.join("tests/fixtures/ffi-policy.yaml"))
+        .expect("read tests/fixtures/ffi-policy.yaml");
     let guard = c.with_policy(&policy);
     thread::sleep(Duration::from_millis(600));
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());

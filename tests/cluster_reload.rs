@@ -27,7 +27,7 @@ const ACCELERATOR_MESSAGE: &str = "sbatch: error: job requests gpu:1 on partitio
      components must use --partition=gpu (policy: accelerators.gpu)";
 
 fn reference(c: &Cluster) -> String {
-    std::fs::read_to_string(c.repo.join("policy.yaml")).expect("read policy.yaml")
+    c.reference_policy()
 }
 
 /// The reference policy with `max_gres` of QOS normal misspelt, and the
@@ -151,5 +151,5 @@ fn a_controller_without_a_valid_policy_rejects_every_job_until_fixed() {
         offset,
         &["unknown field `max_gpus`", "no valid policy is loaded"],
     );
-    restart(&c.repo.join("policy.yaml"));
+    restart(&c.reference_policy_path());
 }

@@ -22,13 +22,17 @@ const GPU_ON_CPU: &[&str] = &["--hold", "-p", "cpu", "--gres=gpu:1", "--wrap", "
 const REFUSED: &str = "(policy: accelerators.gpu)";
 
 fn reference(c: &Cluster) -> String {
-    fs::read_to_string(c.repo.join("policy.yaml")).expect("read policy.yaml")
+    c.reference_policy()
 }
 
 /// The reference policy with GPUs allowed on cpu too.
 fn relaxed(c: &Cluster) -> String {
     let text = reference(c).replacen("    partitions: [gpu]\n", "    partitions: [gpu, cpu]\n", 1);
-    assert_ne!(text, reference(c), "the edit applies to policy.yaml");
+    assert_ne!(
+        text,
+        reference(c),
+        "the edit applies to the reference policy"
+    );
     text
 }
 

@@ -240,8 +240,13 @@ fn log_of(out: &Output) -> String {
 }
 
 fn host_policy() -> String {
-    fs::read_to_string(repo().join("tests").join("ffi").join("policy.yaml"))
-        .expect("read tests/ffi/policy.yaml")
+    fs::read_to_string(
+        repo()
+            .join("tests")
+            .join("fixtures")
+            .join("ffi-policy.yaml"),
+    )
+    .expect("read tests/fixtures/ffi-policy.yaml")
 }
 
 #[test]

@@ -32,8 +32,8 @@ fn policies() -> &'static [Policy] {
         [
             ("policy.yaml", include_str!("../../policy.yaml")),
             (
-                "tests/ffi/policy.yaml",
-                include_str!("../../tests/ffi/policy.yaml"),
+                "tests/fixtures/ffi-policy.yaml",
+                include_str!("../../tests/fixtures/ffi-policy.yaml"),
             ),
             (
                 "fuzz/policies/strict.yaml",

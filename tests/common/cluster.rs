@@ -106,7 +106,7 @@ pub struct Cluster {
     pub dir: PathBuf,
     /// `$dir/etc/slurm.conf`, passed to every command as SLURM_CONF.
     pub slurm_conf: PathBuf,
-    /// The repository root (holds `container/cluster` and `policy.yaml`).
+    /// The repository root (holds `container/cluster` and `tests/fixtures`).
     pub repo: PathBuf,
 }
 
@@ -118,6 +118,11 @@ static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// tests/fixtures/policy.yaml: the policy every cluster test starts from.
+fn reference_policy_path(repo: &Path) -> PathBuf {
+    repo.join("tests").join("fixtures").join("policy.yaml")
 }
 
 /// The release `container/cluster` runs: `$HETPOLICY_SLURM_RELEASE`, or the
@@ -170,6 +175,8 @@ pub fn ensure_up() -> &'static Cluster {
             .arg("--slurm")
             .arg(&release)
             .arg("ensure")
+            .arg("--policy")
+            .arg(reference_policy_path(&repo))
             .current_dir(&repo);
         let out = run_command(cmd, Duration::from_secs(1800));
         assert!(
@@ -408,10 +415,21 @@ impl Cluster {
             .unwrap_or_else(|e| panic!("rename {} -> {}: {e}", tmp.display(), target.display()));
     }
 
-    /// Puts the repository's policy.yaml back (empty if it has none).
+    /// The tests' reference policy, tests/fixtures/policy.yaml (not the
+    /// shipped example policy.yaml, which admins may edit freely).
+    pub fn reference_policy_path(&self) -> PathBuf {
+        reference_policy_path(&self.repo)
+    }
+
+    /// The text of [`Cluster::reference_policy_path`].
+    pub fn reference_policy(&self) -> String {
+        let path = self.reference_policy_path();
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    }
+
+    /// Puts the reference policy back.
     pub fn restore_policy(&self) {
-        let yaml = fs::read_to_string(self.repo.join("policy.yaml")).unwrap_or_default();
-        self.set_policy(&yaml);
+        self.set_policy(&self.reference_policy());
     }
 
     /// Installs `yaml` as the policy until the returned guard is dropped,

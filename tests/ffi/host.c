@@ -9,7 +9,7 @@
  *      -Wl,-rpath,/usr/lib/x86_64-linux-gnu/slurm-wlm -ldl -lpthread
  *   SLURM_CONF=<dir>/slurm.conf ./host <plugin.so> <mode>
  *
- * The plugin reads <dir>/hetpolicy.yaml (tests/ffi/policy.yaml). Linking
+ * The plugin reads <dir>/hetpolicy.yaml (tests/fixtures/ffi-policy.yaml). Linking
  * libslurmfull gives the plugin Slurm's real allocator and log functions
  * (it finds them with dlsym(RTLD_DEFAULT)), exactly as inside slurmctld:
  * every job_desc string is allocated with slurm_xstrdup, and every string
