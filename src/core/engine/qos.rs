@@ -77,7 +77,8 @@ pub(crate) fn check_names(component: &Component<'_>, list: &str) -> Result<(), R
     Err(reject(
         RejectCode::InvalidQos,
         format!(
-            "{} gives --qos={} but names no QOS in it: name one, e.g. --qos=normal, or leave              --qos out",
+            "{} gives --qos={} but names no QOS in it: name one, e.g. --qos=normal, or leave \
+             --qos out",
             component.position,
             shown(list)
         ),

@@ -849,3 +849,23 @@ fn per_node_gres_without_nodes_counts_every_node_the_tasks_may_get() {
     };
     assert!(plain(&p, &c).is_accept());
 }
+
+#[test]
+fn a_qos_list_that_names_none_is_refused_with_the_fix() {
+    let p = policy();
+    for list in [",", ",,"] {
+        let c = Component {
+            qos: Some(list),
+            ..on("cpu")
+        };
+        let r = rejection(&plain(&p, &c));
+        assert_eq!(r.code, RejectCode::InvalidQos);
+        assert_eq!(
+            r.message,
+            format!(
+                "job gives --qos={list} but names no QOS in it: name one, e.g. --qos=normal, \
+                 or leave --qos out"
+            )
+        );
+    }
+}
