@@ -1,6 +1,6 @@
 //! End-to-end tests of the `hetpolicy` command line tool, offline: the
 //! built binary on real files, checking exit codes and what it prints.
-//! (tests/cli_corpus.rs compares `eval` with the live cluster.)
+//! (tests/cluster_eval_corpus.rs compares `eval` with the live cluster.)
 
 mod common;
 
@@ -13,13 +13,8 @@ use serde_json::Value;
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
-/// The test cluster's slurm.conf (container/cluster writes the same).
-const SLURM_CONF: &str = "ClusterName=hetpolicy\nGresTypes=gpu,qpu\n\
-NodeName=c1 CPUs=8 RealMemory=32000\nNodeName=g1 CPUs=8 RealMemory=32000 Gres=gpu:2\n\
-NodeName=q1 CPUs=8 RealMemory=32000 Gres=qpu:1\n\
-PartitionName=cpu Nodes=c1 Default=YES MaxTime=INFINITE State=UP\n\
-PartitionName=gpu Nodes=g1 MaxTime=INFINITE State=UP\n\
-PartitionName=quantum Nodes=q1 MaxTime=INFINITE State=UP\n";
+/// The test cluster's slurm.conf (tests/fixtures/slurm.conf).
+const SLURM_CONF: &str = include_str!("fixtures/slurm.conf");
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 

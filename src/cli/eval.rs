@@ -1,5 +1,7 @@
 //! `hetpolicy eval SCRIPT [-- SBATCH-ARGS...]`: what sbatch and slurmctld
-//! would do with a batch script, offline, with the plugins' own engine.
+//! of one Slurm release would do with a batch script, offline, with the
+//! plugins' own engine. The release is `--slurm`'s, else the installed
+//! sbatch's, else the newest eval models (see [`crate::release`]).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -12,15 +14,18 @@ use hetpolicy_core::script::{
     self, ComponentVerdict, Finding, Invocation, Origin, Outcome, RefusedBy, Request, Severity,
     Simulation, SlurmConf,
 };
+use hetpolicy_core::slurm_options::Release;
 
 use crate::args::{no_value, Args, Item, UsageError};
 use crate::output::json;
+use crate::release::{self, Choice};
 use crate::Format;
 
 /// `eval`'s options.
 #[derive(Debug)]
 pub struct Options {
     policy: Option<PathBuf>,
+    slurm: Option<Release>,
     slurm_conf: Option<Option<PathBuf>>,
     format: Format,
     strict: bool,
@@ -32,6 +37,7 @@ impl Options {
     pub fn parse(args: &mut Args<'_>) -> Result<Options, UsageError> {
         let mut options = Options {
             policy: None,
+            slurm: None,
             slurm_conf: None,
             format: Format::Text,
             strict: false,
@@ -42,6 +48,7 @@ impl Options {
             match item {
                 Item::Flag(name, inline) => match name.as_str() {
                     "policy" => options.policy = Some(args.value(&name, inline)?.into()),
+                    "slurm" => options.slurm = Some(release::parse(&args.value(&name, inline)?)?),
                     "slurm-conf" => {
                         options.slurm_conf = Some(Some(args.value(&name, inline)?.into()));
                     }
@@ -80,6 +87,8 @@ impl Options {
 
 /// Everything eval read.
 pub struct Evaluation<'p> {
+    /// The Slurm release modelled, and why.
+    pub release: Choice,
     pub script_name: String,
     pub default_partition: Option<String>,
     pub policy_path: String,
@@ -171,9 +180,12 @@ pub fn run(options: Options) -> Result<u8, UsageError> {
     let cwd = std::env::current_dir()
         .map(|d| d.display().to_string())
         .unwrap_or_else(|_| "/".to_owned());
+    let choice = release::choose(options.slurm);
     let evaluation = evaluate(
         &policy,
+        choice.clone(),
         &Invocation {
+            release: choice.release,
             script: &script,
             script_name: &script_name,
             args: &options.sbatch_args,
@@ -202,19 +214,26 @@ pub fn run(options: Options) -> Result<u8, UsageError> {
     })
 }
 
-/// Simulates sbatch, then slurmctld when sbatch submits.
+/// Simulates the sbatch of the release `release` chose (it replaces
+/// `invocation`'s), then slurmctld when sbatch submits.
 pub fn evaluate<'p>(
     policy: &'p Policy,
+    release: Choice,
     invocation: &Invocation<'_>,
     slurm_conf: Option<&SlurmConf>,
     policy_path: String,
 ) -> Evaluation<'p> {
-    let simulation = script::simulate(invocation);
+    let invocation = Invocation {
+        release: release.release,
+        ..*invocation
+    };
+    let simulation = script::simulate(&invocation);
     let outcome = simulation
         .refusal
         .is_none()
         .then(|| script::submit(policy, &simulation, slurm_conf));
     Evaluation {
+        release,
         script_name: invocation.script_name.to_owned(),
         default_partition: slurm_conf
             .and_then(SlurmConf::default_partition)
@@ -322,7 +341,11 @@ fn describe(
             &request.tres_per_socket,
             &["gpus-per-socket"][..],
         ),
-        ("per task", &request.tres_per_task, &["gpus-per-task"][..]),
+        (
+            "per task",
+            &request.tres_per_task,
+            &["gpus-per-task", "tres-per-task", "cpus-per-task"][..],
+        ),
     ] {
         if let Some(tres) = field {
             let source = names
@@ -399,8 +422,10 @@ fn text(e: &Evaluation<'_>) -> String {
         (None, false) => "a plain job".to_owned(),
     };
     out.push_str(&format!(
-        "{}: {shape} (policy {})\n",
-        e.script_name, e.policy_path
+        "{}: {shape} (policy {})\n  {}\n",
+        e.script_name,
+        e.policy_path,
+        e.release.sentence()
     ));
     let default_partition = e.default_partition.clone();
     for (k, request) in sim.components.iter().enumerate() {

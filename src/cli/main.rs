@@ -4,7 +4,8 @@
 //! ```text
 //! hetpolicy check [--format text|json] [--deny-warnings] [POLICY]
 //! hetpolicy eval [--policy FILE] [--slurm-conf FILE | --no-slurm-conf]
-//!                [--format text|json] [--strict] SCRIPT [-- SBATCH-ARGS...]
+//!                [--slurm RELEASE] [--format text|json] [--strict]
+//!                SCRIPT [-- SBATCH-ARGS...]
 //! ```
 //!
 //! Exit status: 0 valid / accepted, 1 invalid / rejected, 2 usage errors
@@ -16,6 +17,7 @@ mod args;
 mod check;
 mod eval;
 mod output;
+mod release;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -25,7 +27,8 @@ use args::{Args, UsageError};
 const USAGE: &str = "\
 usage: hetpolicy check [--format text|json] [--deny-warnings] [POLICY]
        hetpolicy eval [--policy FILE] [--slurm-conf FILE | --no-slurm-conf]
-                      [--format text|json] [--strict] SCRIPT [-- SBATCH-ARGS...]
+                      [--slurm RELEASE] [--format text|json] [--strict]
+                      SCRIPT [-- SBATCH-ARGS...]
        hetpolicy --help | --version
 
 check  validates a policy file exactly as the Slurm plugins load it and
@@ -46,6 +49,11 @@ eval   judges a batch script as `sbatch SBATCH-ARGS SCRIPT` would be judged:
        --policy defaults as for check; slurm.conf ($SLURM_CONF, else
        /etc/slurm/slurm.conf) is read when present, for partitions, node
        counts and GRES names.
+       eval models the sbatch and slurmctld of one Slurm release, and says
+       which: --slurm RELEASE (22.05, 24.11 or 26.05), else the release of
+       the sbatch on PATH (`sbatch --version`), else the newest. An
+       installed release eval does not model gives the closest one below
+       it, with a note.
 ";
 
 fn main() -> ExitCode {

@@ -9,6 +9,9 @@
 //! - [`gres`] and [`units`]: Slurm's GRES, time and memory notations;
 //! - [`script`]: a batch script and sbatch command line as slurmctld will
 //!   see them (the `hetpolicy eval` command);
+//! - [`slurm_options`]: the options of Slurm's client commands in each
+//!   supported release, generated from Slurm's sources;
+//! - [`spank`]: how SPANK names and replays the site options' values;
 //! - [`paths`]: where slurm.conf and the policy file are;
 //! - [`shown`]: how user values are quoted in messages;
 //! - [`store`]: the current policy, reloaded when its file changes;
@@ -22,6 +25,8 @@ pub mod paths;
 pub mod policy;
 pub mod script;
 pub mod shown;
+pub mod slurm_options;
+pub mod spank;
 pub mod store;
 pub mod trust;
 pub mod units;

@@ -6,9 +6,10 @@ use std::ffi::{c_char, c_int};
 use std::panic::catch_unwind;
 
 use crate::state::{plugin, Plugin};
-use crate::{PLUGIN_NAME, SPANK_FAILURE, SPANK_SUCCESS};
+use crate::{SPANK_FAILURE, SPANK_SUCCESS};
 use hetpolicy_core::engine::{check_option_value, Position};
 use hetpolicy_core::policy::COMPONENT_ENV;
+use hetpolicy_core::spank::{own_value, replay_variable};
 use hetpolicy_slurm::api::{c_string, SpankApi};
 use hetpolicy_slurm::bindings::{spank_option, spank_t, HETPOLICY_ESPANK_SUCCESS};
 use hetpolicy_slurm::fields::text;
@@ -62,36 +63,6 @@ extern "C" fn option_callback(val: c_int, optarg: *const c_char, remote: c_int) 
     .unwrap_or(SPANK_FAILURE)
 }
 
-/// The variable in which sbatch keeps component 0's value of `option`
-/// after component 0, to replay it into later components
-/// (`SLURM_SPANK_` + plugstack.c's `_opt_env_name`).
-fn replay_variable(option: &str) -> String {
-    let canonical = |text: &str| -> String {
-        text.chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect()
-    };
-    format!(
-        "SLURM_SPANK__SLURM_SPANK_OPTION_{}_{}",
-        canonical(PLUGIN_NAME),
-        canonical(option)
-    )
-}
-
-/// The component's own value among those its callback received: the last
-/// one that differs from the replayed (inherited) value, else the inherited
-/// one if it was replayed, else none. The replay comes before the
-/// component's own value on the command line and after it in #SBATCH lines,
-/// so "last" alone would misread one of them.
-pub(crate) fn own_value<'v>(captured: &'v [String], inherited: Option<&'v str>) -> Option<&'v str> {
-    captured
-        .iter()
-        .rev()
-        .map(String::as_str)
-        .find(|value| Some(*value) != inherited)
-        .or_else(|| inherited.filter(|i| captured.iter().any(|v| v == i)))
-}
-
 /// Ends one component: checks each option's value, forwards it to
 /// slurmctld in the component's job-control environment (empty when
 /// unset: entries accumulate across components), and resets the capture.
@@ -110,8 +81,13 @@ pub(crate) fn finish_component(api: &SpankApi, spank: spank_t, state: &mut Plugi
         Position::Het(index)
     };
     for (option, values) in policy.options().iter().zip(&captured) {
+        // The value sbatch replays from the previous component, and the
+        // component's own (hetpolicy_core::spank, shared with `hetpolicy
+        // eval`).
         let inherited = std::env::var(replay_variable(option.name())).ok();
-        let value = own_value(values, inherited.as_deref()).filter(|v| !v.is_empty());
+        let value = own_value(values, inherited.as_deref())
+            .map(|i| values[i].as_str())
+            .filter(|v| !v.is_empty());
         if let Some(value) = value {
             if let Err(rejection) = check_option_value(option, value, position) {
                 log::error!("{}", rejection.message);
@@ -138,47 +114,12 @@ fn forward(api: &SpankApi, spank: spank_t, name: &str, value: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    fn values(list: &[&str]) -> Vec<String> {
-        list.iter().map(|v| (*v).to_owned()).collect()
-    }
-
+    /// SPANK names the option variables after the plugin's exported name,
+    /// which must be core's (`hetpolicy eval` computes the same names).
     #[test]
-    fn explicit_value_wins_in_either_order() {
-        // #SBATCH: own value first, then the replay.
-        assert_eq!(
-            own_value(&values(&["ibm_torino", "ibm_fez"]), Some("ibm_fez")),
-            Some("ibm_torino")
-        );
-        // Command line: the replay first, then the own value.
-        assert_eq!(
-            own_value(&values(&["ibm_fez", "ibm_torino"]), Some("ibm_fez")),
-            Some("ibm_torino")
-        );
-    }
-
-    #[test]
-    fn inherited_or_none() {
-        assert_eq!(
-            own_value(&values(&["ibm_fez"]), Some("ibm_fez")),
-            Some("ibm_fez")
-        );
-        assert_eq!(own_value(&values(&[]), Some("ibm_fez")), None);
-        assert_eq!(own_value(&values(&["ibm_fez"]), None), Some("ibm_fez"));
-        assert_eq!(own_value(&values(&["a", "b"]), None), Some("b"));
-        assert_eq!(own_value(&values(&[]), None), None);
-    }
-
-    #[test]
-    fn replay_variable_follows_plugstack() {
-        assert_eq!(
-            replay_variable("qpu"),
-            "SLURM_SPANK__SLURM_SPANK_OPTION_hetpolicy_qpu"
-        );
-        assert_eq!(
-            replay_variable("qpu-name"),
-            "SLURM_SPANK__SLURM_SPANK_OPTION_hetpolicy_qpu_name"
-        );
+    fn the_plugin_name_is_core_s() {
+        let exported = &crate::plugin_name[..crate::plugin_name.len() - 1];
+        assert_eq!(exported, hetpolicy_core::spank::PLUGIN_NAME.as_bytes());
+        assert_eq!(crate::PLUGIN_NAME, hetpolicy_core::spank::PLUGIN_NAME);
     }
 }

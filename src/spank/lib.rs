@@ -31,11 +31,12 @@ use hetpolicy_slurm::bindings::{spank_context, spank_t, HETPOLICY_SLURM_VERSION_
 use hetpolicy_slurm::fields::text;
 use state::{plugin, Plugin};
 
-/// The plugin's name; Slurm derives option variables from it
-/// (`_SLURM_SPANK_OPTION_hetpolicy_qpu`).
-pub(crate) const PLUGIN_NAME: &str = "hetpolicy";
+// The plugin's name (core's, shared with the sbatch model); Slurm derives
+// option variables from it (`_SLURM_SPANK_OPTION_hetpolicy_qpu`).
+pub(crate) use hetpolicy_core::spank::PLUGIN_NAME;
 
-/// Human-readable plugin name (also `PLUGIN_NAME`).
+/// The plugin's name as Slurm reads it: `PLUGIN_NAME`, NUL-terminated (a
+/// unit test in client.rs checks they agree).
 #[no_mangle]
 #[used]
 pub static plugin_name: [u8; 10] = *b"hetpolicy\0";

@@ -98,6 +98,7 @@ fn request(r: &Request) -> Value {
         "array": r.array,
         "site_options": site,
         "origins": origins,
+        "values": r.values,
     })
 }
 
@@ -156,9 +157,17 @@ pub fn eval(e: &Evaluation<'_>) -> String {
         .as_ref()
         .and_then(|o| o.error)
         .map(|err| json!({"name": err.name, "text": err.text}));
+    let slurm = json!({
+        "release": e.release.release.name(),
+        "source": e.release.release.source_tag(),
+        "chosen": e.release.kind(),
+        "installed": e.release.installed(),
+        "summary": e.release.sentence(),
+    });
     let value = json!({
         "script": e.script_name,
         "policy": e.policy_path,
+        "slurm": slurm,
         "verdict": e.verdict(),
         "refused_by": refused_by,
         "hetjob": sim.hetjob,

@@ -8,6 +8,7 @@ use std::fmt;
 
 use super::file::{Name, PolicyFile};
 use super::Policy;
+use crate::slurm_options::{client_option_releases, Release};
 
 /// One surely-wrong spot in a policy that loads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -178,17 +179,25 @@ fn site_options(file: &PolicyFile, partitions: &BTreeSet<&str>, warnings: &mut V
     for (name, option) in &file.options {
         let required =
             !option.required_on.partitions.is_empty() || !option.required_on.gres.is_empty();
-        if crate::script::is_client_option(&name.value) {
+        let releases = client_option_releases(&name.value);
+        if !releases.is_empty() {
             let consequence = if required {
                 "; components that must give it (required_on) can never be accepted"
             } else {
                 ""
             };
+            // A clash in every release needs no releases named.
+            let which = if releases.len() == Release::ALL.len() {
+                String::new()
+            } else {
+                let names: Vec<String> = releases.iter().map(|r| format!("Slurm {r}")).collect();
+                format!(" in {}", names.join(" and "))
+            };
             warnings.push(PolicyWarning {
                 position: at(name),
                 message: format!(
-                    "option '{}' is already an option of sbatch, salloc or srun: the SPANK plugin \
-                     cannot add --{}, so users cannot give it{consequence}",
+                    "option '{}' is already an option of sbatch, salloc or srun{which}: the SPANK \
+                     plugin cannot add --{}, so users cannot give it{consequence}",
                     name.value, name.value
                 ),
                 hint: format!("rename options.{} to a name Slurm does not use", name.value),
@@ -398,6 +407,24 @@ mod tests {
         );
         assert!(messages[1].contains("'quantm'"), "{messages:?}");
         assert!(messages[2].contains("GRES 'qpus'"), "{messages:?}");
+    }
+
+    #[test]
+    fn a_client_option_of_any_supported_release_clashes() {
+        let text = "options:\n  tres-bind:\n    help: 24.11 added it\n  partition:\n    help: always\n  qpu:\n    help: fine\n";
+        let w = warnings(text);
+        let messages: Vec<&str> = w.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(w.len(), 2, "{messages:?}");
+        assert!(
+            messages[0].contains(
+                "srun in Slurm 24.11 and Slurm 26.05: the SPANK plugin cannot add --tres-bind"
+            ),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].contains("srun: the SPANK plugin cannot add --partition"),
+            "{messages:?}"
+        );
     }
 
     #[test]

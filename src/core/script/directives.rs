@@ -1,10 +1,14 @@
-//! The `#SBATCH` lines of a batch script, read as sbatch 22.05 reads them
+//! The `#SBATCH` lines of a batch script, read as sbatch reads them
 //! (src/sbatch/opt.c: `_opt_batch_script`, `get_argument`): the header
 //! ends at the first line that is not a comment or blank, `#SBATCH hetjob`
 //! (or the old `packjob`) starts the next component, words are split on
 //! blanks with quotes and backslashes, and an unquoted `#` ends the line.
+//! Releases differ in a backslash before a blank (see
+//! [`Rules::escaped_blank_in_word`]) and in the words of the `packjob`
+//! warning.
 
 use super::getopt::Word;
+use super::rules::Rules;
 
 impl Directives {
     /// True when sbatch's pass for component `k` reads a `#SLURM` line
@@ -35,14 +39,33 @@ pub(crate) struct Directives {
     pub(crate) slurm_magic: Vec<(usize, bool)>,
     /// The line where the header ends (the first command), if any.
     pub(crate) body_start: Option<usize>,
+    /// The component whose pass first reads a `packjob` word: sbatch warns
+    /// once that it is deprecated.
+    pub(crate) packjob: Option<usize>,
+}
+
+impl Directives {
+    /// The warning sbatch prints for `packjob` (src/sbatch/opt.c:481 in
+    /// 22.05, an `info("Warning: ...")`; src/sbatch/opt.c:488 in 24.11).
+    pub(crate) fn packjob_warning(rules: &Rules) -> String {
+        if rules.warning_prefix == "Warning: " {
+            "sbatch: Warning: the \"packjob\" component separator is being deprecated. Please, \
+             use \"hetjob\" instead."
+                .to_owned()
+        } else {
+            "sbatch: warning: The \"packjob\" component separator is deprecated. Please use \
+             \"hetjob\" instead."
+                .to_owned()
+        }
+    }
 }
 
 const MAGIC: &str = "#SBATCH";
 const OLD_MAGIC: &str = "#SLURM";
 
-/// True when `text` (after blanks) starts with the word `hetjob` or
-/// `packjob` (any case).
-fn separator_len(text: &str) -> Option<usize> {
+/// The length of the word `hetjob` or `packjob` (any case) that `text`
+/// starts with, and whether it is `packjob`.
+fn separator_len(text: &str) -> Option<(usize, bool)> {
     for word in ["hetjob", "packjob"] {
         let n = word.len();
         if text.len() >= n
@@ -50,7 +73,7 @@ fn separator_len(text: &str) -> Option<usize> {
             && text[..n].eq_ignore_ascii_case(word)
             && text[n..].chars().next().is_none_or(is_c_space)
         {
-            return Some(n);
+            return Some((n, word == "packjob"));
         }
     }
     None
@@ -62,8 +85,8 @@ fn is_c_space(c: char) -> bool {
 }
 
 /// Reads the header of `script` (named `file` in messages, as sbatch names
-/// it: its base name).
-pub(crate) fn read(script: &str, file: &str) -> Directives {
+/// it: its base name) as the release of `rules` does.
+pub(crate) fn read(script: &str, file: &str, rules: &Rules) -> Directives {
     let mut directives = Directives {
         components: vec![Ok(Vec::new())],
         ..Directives::default()
@@ -94,79 +117,105 @@ pub(crate) fn read(script: &str, file: &str) -> Directives {
                 .slurm_magic
                 .push((directives.components.len() - 1, separator));
         }
+        let component = directives.components.len() - 1;
         let Some(Ok(words)) = directives.components.last_mut() else {
             continue;
         };
-        if let Err(fatal) = split_words(rest, line, file, lineno, words) {
-            if let Some(last) = directives.components.last_mut() {
-                *last = Err(fatal);
+        let split = Split {
+            file,
+            line,
+            lineno,
+            escaped_blank_in_word: rules.escaped_blank_in_word,
+        };
+        match split.words(rest, words) {
+            Ok(true) => {
+                directives.packjob.get_or_insert(component);
             }
+            Ok(false) => {}
+            Err(fatal) => directives.components[component] = Err(fatal),
         }
     }
     directives
 }
 
-/// `get_argument` in a loop: appends the words of one directive line.
-fn split_words(
-    mut rest: &str,
-    line: &str,
-    file: &str,
+/// One directive line being split into words (`get_argument` in a loop).
+struct Split<'a> {
+    file: &'a str,
+    line: &'a str,
     lineno: usize,
-    words: &mut Vec<Word>,
-) -> Result<(), String> {
-    loop {
-        rest = rest.trim_start_matches(is_c_space);
-        // sbatch blanks a leading hetjob/packjob word wherever a word starts.
-        if let Some(n) = separator_len(rest) {
-            rest = rest[n..].trim_start_matches(is_c_space);
-        }
-        if rest.starts_with(':') {
-            return Err(format!("{file}: line {lineno}: Unexpected `:` in [{line}]"));
-        }
-        if rest.is_empty() {
-            return Ok(());
-        }
-        let mut word = String::new();
-        let mut quote: Option<char> = None;
-        let mut escape = false;
-        let mut chars = rest.char_indices();
-        let mut end = rest.len();
-        let mut comment = false;
-        for (at, c) in chars.by_ref() {
-            if quote.is_none() && is_c_space(c) {
-                end = at;
-                break;
+    escaped_blank_in_word: bool,
+}
+
+impl Split<'_> {
+    /// Appends the words of the line after the magic word; true when a
+    /// `packjob` word was blanked (sbatch warns about it).
+    fn words(&self, mut rest: &str, words: &mut Vec<Word>) -> Result<bool, String> {
+        let (file, line, lineno) = (self.file, self.line, self.lineno);
+        let mut packjob = false;
+        loop {
+            rest = rest.trim_start_matches(is_c_space);
+            // sbatch blanks a leading hetjob/packjob word wherever a word
+            // starts.
+            if let Some((n, is_packjob)) = separator_len(rest) {
+                packjob |= is_packjob;
+                rest = rest[n..].trim_start_matches(is_c_space);
             }
-            if escape {
-                escape = false;
-                word.push(c);
-                continue;
+            if rest.starts_with(':') {
+                return Err(format!("{file}: line {lineno}: Unexpected `:` in [{line}]"));
             }
-            match (c, quote) {
-                ('\\', _) => escape = true,
-                (q, Some(open)) if q == open => quote = None,
-                (_, Some(_)) => word.push(c),
-                ('"' | '\'', None) => quote = Some(c),
-                ('#', None) => {
+            if rest.is_empty() {
+                return Ok(packjob);
+            }
+            let mut word = String::new();
+            let mut quote: Option<char> = None;
+            let mut escape = false;
+            let mut chars = rest.char_indices().peekable();
+            let mut end = rest.len();
+            let mut comment = false;
+            while let Some((at, c)) = chars.next() {
+                if quote.is_none() && is_c_space(c) {
                     end = at;
-                    comment = true;
                     break;
                 }
-                _ => word.push(c),
+                if escape {
+                    escape = false;
+                    word.push(c);
+                    continue;
+                }
+                match (c, quote) {
+                    // 24.11 and 26.05 keep a blank after a backslash.
+                    ('\\', _)
+                        if self.escaped_blank_in_word
+                            && chars.peek().is_some_and(|(_, next)| *next == ' ') =>
+                    {
+                        chars.next();
+                        word.push(' ');
+                    }
+                    ('\\', _) => escape = true,
+                    (q, Some(open)) if q == open => quote = None,
+                    (_, Some(_)) => word.push(c),
+                    ('"' | '\'', None) => quote = Some(c),
+                    ('#', None) => {
+                        end = at;
+                        comment = true;
+                        break;
+                    }
+                    _ => word.push(c),
+                }
             }
+            if let Some(q) = quote {
+                return Err(format!(
+                    "{file}: line {lineno}: Unmatched `{q}` in [{line}]"
+                ));
+            }
+            if !word.is_empty() {
+                words.push(Word::new(word, Some(lineno)));
+            }
+            if comment {
+                return Ok(packjob);
+            }
+            rest = &rest[end..];
         }
-        if let Some(q) = quote {
-            return Err(format!(
-                "{file}: line {lineno}: Unmatched `{q}` in [{line}]"
-            ));
-        }
-        if !word.is_empty() {
-            words.push(Word::new(word, Some(lineno)));
-        }
-        if comment {
-            return Ok(());
-        }
-        rest = &rest[end..];
     }
 }
 
@@ -197,6 +246,11 @@ pub(crate) fn het_group_id_reads(script: &str, body_start: Option<usize>) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slurm_options::Release;
+
+    fn read(script: &str, file: &str) -> Directives {
+        super::read(script, file, &Rules::of(Release::Slurm22_05))
+    }
 
     fn texts(words: &ComponentWords) -> Vec<&str> {
         words
@@ -228,7 +282,7 @@ mod tests {
 
     #[test]
     fn quotes_escapes_and_comments() {
-        // As in sbatch, a backslash does not protect a blank.
+        // As in sbatch 22.05, a backslash does not protect a blank.
         let d = read(
             "#SBATCH -J \"my job\" --comment='a # b' -o out\\ file\\#x#y\n",
             "s",
@@ -250,11 +304,24 @@ mod tests {
     }
 
     #[test]
+    fn a_backslash_before_a_blank_by_release() {
+        let line = "#SBATCH -o out\\ file -J a\\b\n";
+        assert_eq!(
+            texts(&read(line, "s").components[0]),
+            ["-o", "out", "file", "-J", "ab"]
+        );
+        let d = super::read(line, "s", &Rules::of(Release::Slurm24_11));
+        assert_eq!(texts(&d.components[0]), ["-o", "out file", "-J", "ab"]);
+    }
+
+    #[test]
     fn packjob_and_slurm_magic() {
         let d = read("#SLURM -p a\n#SBATCH PACKJOB\n#SBATCH -p b\n", "s");
         assert_eq!(d.components.len(), 2);
         assert_eq!(d.slurm_magic_line, Some(1));
         assert_eq!(texts(&d.components[0]), ["-p", "a"]);
+        assert_eq!(d.packjob, Some(1), "read in component 1's pass");
+        assert_eq!(read("#SBATCH hetjob\n", "s").packjob, None);
     }
 
     #[test]

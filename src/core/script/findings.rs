@@ -2,13 +2,25 @@
 //! passes are done, each with its fix.
 
 use super::directives::{het_group_id_reads, Directives};
+use super::options::{self, Kind};
 use super::{Finding, Origin, Request, Severity, Simulation};
-use crate::engine::Memory;
+use crate::slurm_options::Release;
 
-/// Options Slurm propagates that the policy looks at.
-const PROPAGATED: &[&str] = &[
-    "qos", "account", "time", "output", "error", "input", "mem", "array",
-];
+/// True when option `name` carries a value the model reads and a later
+/// hetjob component starts from the previous component's value (the
+/// release's option table has no `reset_each_pass`).
+fn propagated(release: Release, name: &str) -> bool {
+    let valued = options::modelled(name).is_some_and(|m| {
+        !matches!(
+            m.kind,
+            Kind::Flag | Kind::Informational | Kind::NotModelled | Kind::NoKill
+        )
+    });
+    valued
+        && release
+            .sbatch_option(name)
+            .is_some_and(|o| !o.reset_each_pass)
+}
 
 /// Adds the findings that need the whole script and every component.
 pub(crate) fn after_passes(sim: &mut Simulation, directives: &Directives, script: &str) {
@@ -353,15 +365,18 @@ fn io_on_later_components(sim: &mut Simulation) {
 fn applies_to_earlier_components(sim: &mut Simulation) {
     let mut found: Vec<Finding> = Vec::new();
     for (k, request) in sim.components.iter().enumerate() {
-        for name in PROPAGATED {
-            let Some(Origin::CommandLine { component: j }) = request.origin(name) else {
+        for (name, origin) in &request.origins {
+            let Origin::CommandLine { component: j } = origin else {
                 continue;
             };
+            if !propagated(sim.release, name) {
+                continue;
+            }
             // I/O files have their own finding (output_on_later_component).
-            let io = matches!(*name, "output" | "error" | "input");
+            let io = matches!(name.as_str(), "output" | "error" | "input");
             if *j <= k
                 || (io && sim.refusal.is_none())
-                || (*name == "input" && request.std_in.as_deref() == Some("/dev/null"))
+                || (name == "input" && request.std_in.as_deref() == Some("/dev/null"))
             {
                 continue;
             }
@@ -393,23 +408,7 @@ fn applies_to_earlier_components(sim: &mut Simulation) {
 }
 
 fn value_text(request: &Request, name: &str) -> String {
-    match name {
-        "qos" => request.qos.clone().unwrap_or_default(),
-        "account" => request.account.clone().unwrap_or_default(),
-        "time" => request
-            .time_limit
-            .map(|t| t.to_string())
-            .unwrap_or_default(),
-        "output" => request.std_out.clone().unwrap_or_default(),
-        "error" => request.std_err.clone().unwrap_or_default(),
-        "input" => request.std_in.clone().unwrap_or_default(),
-        "array" => request.array.clone().unwrap_or_default(),
-        "mem" => match request.memory {
-            Some(Memory::PerNode(mb)) => mb.to_string(),
-            _ => String::new(),
-        },
-        _ => String::new(),
-    }
+    request.values.get(name).cloned().unwrap_or_default()
 }
 
 /// sbatch propagates --mem (not --mem-per-cpu) into later components.

@@ -3,7 +3,7 @@
 //! prefix, short options in clusters. Error lines are glibc's own words,
 //! which sbatch prints before giving up.
 
-use super::table::{HasArg, OptSpec, SBATCH_OPTIONS};
+use crate::slurm_options::{ClientOption, HasArg, Release, Val};
 
 /// One word of an argument vector, with the script line it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,7 +27,7 @@ impl Word {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Which {
     /// One of sbatch's own options.
-    Sbatch(&'static OptSpec),
+    Sbatch(&'static ClientOption),
     /// A site option (SPANK), by its index in the policy's options.
     Site(usize),
 }
@@ -45,37 +45,44 @@ pub(crate) struct Found {
     pub(crate) index: usize,
 }
 
+/// An option's `val` as getopt compares them: options with the same one
+/// are not ambiguous with each other (`--tasks-per-node` and
+/// `--ntasks-per-node`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LongVal {
+    /// One of sbatch's options.
+    Sbatch(Val),
+    /// A site option (SPANK gives each its own).
+    Site(usize),
+}
+
 /// A long option getopt knows.
 #[derive(Clone, Debug)]
 struct LongOpt {
     name: String,
     has_arg: HasArg,
     which: Which,
-    /// Options sharing a value are not ambiguous with each other
-    /// (`--tasks-per-node` and `--ntasks-per-node`).
-    val: String,
+    val: LongVal,
 }
 
 /// sbatch's option table plus the site options SPANK adds.
 #[derive(Clone, Debug)]
 pub(crate) struct OptionTable {
+    release: Release,
     long: Vec<LongOpt>,
 }
 
 impl OptionTable {
-    /// sbatch's options, then `site` (`--qpu`, ...), each taking a value.
-    pub(crate) fn new(site: &[&str]) -> OptionTable {
-        let mut long: Vec<LongOpt> = SBATCH_OPTIONS
-            .iter()
-            .map(|spec| LongOpt {
-                name: spec.name.to_owned(),
-                has_arg: spec.has_arg,
-                which: Which::Sbatch(spec),
-                val: match (spec.short, spec.name) {
-                    (Some(c), _) => c.to_string(),
-                    (None, "tasks-per-node") => "ntasks-per-node".to_owned(),
-                    (None, name) => name.to_owned(),
-                },
+    /// The options of `release`'s sbatch (`slurm_option_table_create`),
+    /// then `site` (`--qpu`, ...), each taking a value.
+    pub(crate) fn new(release: Release, site: &[&str]) -> OptionTable {
+        let mut long: Vec<LongOpt> = release
+            .sbatch_options()
+            .map(|option| LongOpt {
+                name: option.name.to_owned(),
+                has_arg: option.has_arg,
+                which: Which::Sbatch(option),
+                val: LongVal::Sbatch(option.val),
             })
             .collect();
         for (index, name) in site.iter().enumerate() {
@@ -83,14 +90,16 @@ impl OptionTable {
                 name: (*name).to_owned(),
                 has_arg: HasArg::Required,
                 which: Which::Site(index),
-                val: format!("site:{name}"),
+                val: LongVal::Site(index),
             });
         }
-        OptionTable { long }
+        OptionTable { release, long }
     }
 
-    fn short(&self, c: char) -> Option<&'static OptSpec> {
-        SBATCH_OPTIONS.iter().find(|spec| spec.short == Some(c))
+    fn short(&self, c: char) -> Option<&'static ClientOption> {
+        self.release
+            .sbatch_options()
+            .find(|option| option.short() == Some(c))
     }
 }
 
@@ -261,7 +270,11 @@ mod tests {
     type Options = Vec<(String, Option<String>)>;
 
     fn parse(list: &[&str]) -> (Options, usize, Option<String>) {
-        let table = OptionTable::new(&["qpu"]);
+        parse_in(Release::Slurm22_05, list)
+    }
+
+    fn parse_in(release: Release, list: &[&str]) -> (Options, usize, Option<String>) {
+        let table = OptionTable::new(release, &["qpu"]);
         let (found, index) = getopt(&table, &words(list));
         let mut ok = Vec::new();
         let mut error = None;
@@ -357,6 +370,27 @@ mod tests {
         assert_eq!(
             error.as_deref(),
             Some("sbatch: option requires an argument -- 'p'")
+        );
+    }
+
+    #[test]
+    fn abbreviations_follow_the_release_s_table() {
+        // 26.05 adds --mem-update: --mem-u is ambiguous only before it.
+        let (ok, _, error) = parse_in(Release::Slurm24_11, &["--ext=a"]);
+        assert_eq!(
+            error.as_deref(),
+            Some("sbatch: option '--ext=a' is ambiguous; possibilities: '--extra' '--extra-node-info'"),
+            "{ok:?}"
+        );
+        let (ok, _, error) = parse(&["--ext=2"]);
+        assert_eq!(error, None);
+        assert_eq!(ok, pairs(&[("extra-node-info", Some("2"))]));
+        let (_, _, error) = parse_in(Release::Slurm26_05, &["--mem-u=1"]);
+        assert_eq!(error, None);
+        let (_, _, error) = parse_in(Release::Slurm24_11, &["--mem-u=1"]);
+        assert_eq!(
+            error.as_deref(),
+            Some("sbatch: unrecognized option '--mem-u=1'")
         );
     }
 

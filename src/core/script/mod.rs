@@ -3,16 +3,25 @@
 //! the job_submit plugin (the same [`crate::engine`]) and slurmctld then
 //! decide. This is what `hetpolicy eval` runs.
 //!
-//! [`simulate`] follows Slurm 22.05's sbatch (src/sbatch/opt.c,
-//! src/common/slurm_opt.c): a first pass over the whole command line, then
-//! one pass per component that reads the component's `#SBATCH` lines, the
-//! `SBATCH_*` variables and the component's part of the command line (the
-//! words between `:` separators). Options Slurm propagates (`--qos`,
-//! `--time`, `--output`, `--mem`, ...) start from the previous component's
-//! value; the others start from the default. It runs the SPANK plugin's
-//! check of site options after each component, as sbatch does, and builds
-//! the job description sbatch sends ([`Request`]). [`submit`] then judges
-//! the components in order as slurmctld does.
+//! [`simulate`] follows the sbatch of one Slurm release
+//! ([`Invocation::release`]; src/sbatch/opt.c, src/common/slurm_opt.c): a
+//! first pass over the whole command line, then one pass per component
+//! that reads the component's `#SBATCH` lines, the `SBATCH_*` variables and
+//! the component's part of the command line (the words between `:`
+//! separators). Options Slurm propagates (`--qos`, `--time`, `--output`,
+//! `--mem`, ...) start from the previous component's value; the others
+//! start from the default. It runs the SPANK plugin's check of site
+//! options after each component, as sbatch does, and builds the job
+//! description sbatch sends ([`Request`]). [`submit`] then judges the
+//! components in order as slurmctld does.
+//!
+//! Its parts: the release's option table, generated from Slurm's sources
+//! ([`crate::slurm_options`]); what the model does with each option
+//! (`options`); where the releases differ (`rules`); the script's
+//! `#SBATCH` lines (`directives`), getopt (`getopt`), option values
+//! (`values`), sbatch's option state (`state`), its passes (`sbatch`),
+//! `tres_per_task` (`tres_per_task`), its GRES checks (`gres_check`),
+//! slurmctld (`slurmctld`) and slurm.conf (`slurm_conf`).
 //!
 //! Along the way it records [`Finding`]s: hetjob mistakes that sbatch gets
 //! wrong or hides, each with its fix.
@@ -20,10 +29,14 @@
 mod directives;
 mod findings;
 mod getopt;
+mod gres_check;
+mod options;
+mod rules;
 mod sbatch;
 mod slurm_conf;
 mod slurmctld;
-mod table;
+mod state;
+mod tres_per_task;
 mod values;
 
 use std::collections::BTreeMap;
@@ -33,6 +46,8 @@ use crate::engine::{Component, Memory, OptionValues, Position};
 use crate::policy::SiteOption;
 use crate::units::TimeLimit;
 
+pub use crate::slurm_options::Release;
+
 pub use crate::engine::SlurmError;
 pub use slurm_conf::{PartitionConf, SlurmConf};
 pub use slurmctld::{submit, ComponentVerdict, Outcome};
@@ -40,6 +55,8 @@ pub use slurmctld::{submit, ComponentVerdict, Outcome};
 /// Everything sbatch reads besides its own configuration.
 #[derive(Clone, Copy, Debug)]
 pub struct Invocation<'a> {
+    /// The Slurm release whose sbatch and slurmctld are modelled.
+    pub release: Release,
     /// The batch script's text.
     pub script: &'a str,
     /// The script's path as given to sbatch (messages use its base name).
@@ -178,9 +195,13 @@ pub struct Request {
     pub array: Option<String>,
     /// Site option values.
     pub site_values: SiteValues,
-    /// Where each option the policy looks at came from, by option name
+    /// Where each option the model read came from, by option name
     /// (`partition`, `qos`, `gres`, `mem`, `time`, `output`, `qpu`, ...).
     pub origins: BTreeMap<String, Origin>,
+    /// The value of each option the model read, as sbatch holds it once
+    /// the component is read (files absolute, memory in Slurm's units), by
+    /// option name; flags have an empty value.
+    pub values: BTreeMap<String, String>,
 }
 
 impl Request {
@@ -282,6 +303,8 @@ pub struct Finding {
 /// What sbatch does with a script and command line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Simulation {
+    /// The release whose sbatch was modelled.
+    pub release: Release,
     /// The components sbatch built, in order (up to a refusal).
     pub components: Vec<Request>,
     /// True when sbatch submits a hetjob (more than one component).
@@ -305,12 +328,6 @@ impl Simulation {
             Position::Plain
         }
     }
-}
-
-/// True when `name` is a long option of sbatch, salloc or srun (Slurm
-/// 22.05): SPANK cannot register a site option under that name.
-pub fn is_client_option(name: &str) -> bool {
-    table::is_builtin(name)
 }
 
 /// Runs sbatch's option processing on `invocation`.

@@ -1,6 +1,7 @@
 //! sbatch's propagation rules and the job descriptions it builds, as
-//! observed on Slurm 22.05.8 (tests/corpus runs the same cases against the
-//! real sbatch), and the hetjob mistakes eval reports.
+//! observed on Slurm 22.05.8 unless a test names another release
+//! (tests/cluster_eval_corpus.rs runs the corpus against the real sbatch of
+//! each release), and the hetjob mistakes eval reports.
 
 use std::collections::BTreeMap;
 
@@ -11,17 +12,15 @@ use crate::units::{Megabytes, TimeLimit};
 
 const REFERENCE: &str = include_str!("../../../tests/fixtures/policy.yaml");
 
-/// The test cluster's slurm.conf, as container/cluster writes it.
-const SLURM_CONF: &str = "GresTypes=gpu,qpu\nPlugStackConfig=/etc/slurm/plugstack.conf\n\
-NodeName=c1 CPUs=8 RealMemory=32000\nNodeName=g1 CPUs=8 Gres=gpu:2\nNodeName=q1 Gres=qpu:1\n\
-PartitionName=cpu Nodes=c1 Default=YES MaxTime=INFINITE State=UP\n\
-PartitionName=gpu Nodes=g1 State=UP\nPartitionName=quantum Nodes=q1 State=UP\n";
+/// The test cluster's slurm.conf.
+const SLURM_CONF: &str = include_str!("../../../tests/fixtures/slurm.conf");
 
 fn policy() -> Policy {
     Policy::from_yaml(REFERENCE, "policy.yaml").expect("the reference policy loads")
 }
 
 struct Case {
+    release: Release,
     script: String,
     args: Vec<String>,
     env: BTreeMap<String, String>,
@@ -29,6 +28,7 @@ struct Case {
 
 fn case(script: &str) -> Case {
     Case {
+        release: Release::Slurm22_05,
         script: script.to_owned(),
         args: Vec::new(),
         env: BTreeMap::new(),
@@ -36,6 +36,11 @@ fn case(script: &str) -> Case {
 }
 
 impl Case {
+    fn on(mut self, release: Release) -> Case {
+        self.release = release;
+        self
+    }
+
     fn args(mut self, args: &str) -> Case {
         self.args = args.split_whitespace().map(str::to_owned).collect();
         self
@@ -49,6 +54,7 @@ impl Case {
     fn simulate(&self, policy: &Policy) -> Simulation {
         let conf = SlurmConf::parse(SLURM_CONF);
         simulate(&Invocation {
+            release: self.release,
             script: &self.script,
             script_name: "/home/u/job.sh",
             args: &self.args,
@@ -574,4 +580,247 @@ fn policy_default_partition_differs_from_slurm_conf() {
     );
     let sim = case(PLAIN).args("-p cpu").run();
     assert!(submit(&p, &sim, Some(&conf)).findings.is_empty());
+}
+
+/// The lines sbatch prints when it refuses the case; none when it submits.
+fn refused(case: &Case) -> Vec<String> {
+    case.simulate(&policy())
+        .refusal
+        .map(|r| r.stderr)
+        .unwrap_or_default()
+}
+
+#[test]
+fn gres_strings_and_their_prefix_by_release() {
+    let args = "--gpus=2 --gres=qpu:1 -p gpu";
+    let r = &case(PLAIN).args(args).run().components[0];
+    assert_eq!(r.tres_per_job.as_deref(), Some("gres:gpu:2"));
+    assert_eq!(r.tres_per_node.as_deref(), Some("gres:qpu:1"));
+    let r = &case(PLAIN)
+        .args(args)
+        .on(Release::Slurm24_11)
+        .run()
+        .components[0];
+    assert_eq!(r.tres_per_job.as_deref(), Some("gres/gpu:2"));
+    assert_eq!(r.tres_per_node.as_deref(), Some("gres/qpu:1"));
+    // `gres:` written by the user: a prefix in 22.05, a GRES name in 24.11.
+    assert!(refused(&case(PLAIN).args("--gres=gres:gpu:1")).is_empty());
+    for release in [Release::Slurm24_11, Release::Slurm26_05] {
+        assert_eq!(
+            refused(&case(PLAIN).args("--gres=gres:gpu:1").on(release)),
+            ["sbatch: error: Invalid generic resource (gres) specification"]
+        );
+    }
+    assert_eq!(
+        refused(&case(PLAIN).args("--mem-per-gpu=1G").on(Release::Slurm24_11))[0],
+        "sbatch: error: Requested mem_per_tres=gres/gpu:1024 but did not request any GPU."
+    );
+    // --cpus-per-gpu without GPUs: refused since 24.11.
+    assert!(refused(&case(PLAIN).args("--cpus-per-gpu=2")).is_empty());
+    assert_eq!(
+        refused(&case(PLAIN).args("--cpus-per-gpu=2").on(Release::Slurm24_11))[0],
+        "sbatch: error: Requested cpus_per_tres=gres/gpu:2 but did not request any GPU."
+    );
+}
+
+#[test]
+fn tres_per_task_merges_cpus_and_gpus_from_24_11() {
+    let args = "-p gpu --gpus-per-task=1 -n 2 -c 3";
+    let r = &case(PLAIN).args(args).run().components[0];
+    assert_eq!(r.tres_per_task.as_deref(), Some("gres:gpu:1"));
+    for release in [Release::Slurm24_11, Release::Slurm26_05] {
+        let r = &case(PLAIN).args(args).on(release).run().components[0];
+        assert_eq!(
+            r.tres_per_task.as_deref(),
+            Some("cpu=3,gres/gpu=1"),
+            "{release}"
+        );
+        assert_eq!(r.component(Position::Plain).gres_total("gpu"), 2);
+        let r = &case(PLAIN).args("-c 2").on(release).run().components[0];
+        assert_eq!(r.tres_per_task.as_deref(), Some("cpu=2"));
+        let r = &case(PLAIN)
+            .args("--tres-per-task=gres:gpu=2,cpu=4 -n 1 -p gpu")
+            .on(release)
+            .run()
+            .components[0];
+        assert_eq!(r.tres_per_task.as_deref(), Some("gres/gpu=2,cpu=4"));
+        assert_eq!(r.cpus_per_task, Some(4), "--tres-per-task's cpu sets it");
+        assert_eq!(
+            refused(&case(PLAIN).args("--tres-per-task=mem=1G").on(release)),
+            ["sbatch: fatal: Invalid TRES for --tres-per-task: mem"]
+        );
+        assert_eq!(
+            refused(&case(PLAIN).args("--tres-per-task=cpu=2 -c 2").on(release)),
+            ["sbatch: fatal: You can not have --tres-per-task=cpu= and --cpus-per-task please use one or the other"]
+        );
+    }
+    assert_eq!(
+        refused(&case(PLAIN).args("--tres-per-task=cpu=2")),
+        [
+            "sbatch: unrecognized option '--tres-per-task=cpu=2'",
+            "Try \"sbatch --help\" for more information"
+        ],
+        "22.05 has no --tres-per-task"
+    );
+}
+
+#[test]
+fn cpus_per_task_against_cpus_per_gpu_by_release() {
+    let args = "-p gpu --gpus=1 -c 2 --cpus-per-gpu=2";
+    assert_eq!(
+        refused(&case(PLAIN).args(args)),
+        [
+            "sbatch: error: --cpus-per-gpu is mutually exclusive with --cpus-per-task",
+            "sbatch: error: Invalid generic resource (gres) specification"
+        ]
+    );
+    assert_eq!(
+        refused(&case(PLAIN).args(args).on(Release::Slurm24_11)),
+        ["sbatch: fatal: --cpus-per-task, --tres-per-task=cpu:#, and --cpus-per-gpu are mutually exclusive"]
+    );
+    // The command line's --cpus-per-task wins over $SBATCH_CPUS_PER_GPU.
+    let c = case(PLAIN)
+        .args("-p gpu --gpus=1 -c 2")
+        .env("SBATCH_CPUS_PER_GPU", "4")
+        .on(Release::Slurm24_11);
+    assert_eq!(c.run().components[0].cpus_per_task, Some(2));
+}
+
+#[test]
+fn fatal_combinations_a_release_added() {
+    let share = "--exclusive --oversubscribe";
+    assert!(refused(&case(PLAIN).args(share)).is_empty());
+    assert_eq!(
+        refused(&case(PLAIN).args(share).on(Release::Slurm24_11)),
+        ["sbatch: fatal: --exclusive and --oversubscribe options are mutually exclusive"]
+    );
+    let both = "-p gpu --gpus-per-node=1 --gres=gpu:1";
+    assert!(refused(&case(PLAIN).args(both).on(Release::Slurm24_11)).is_empty());
+    assert_eq!(
+        refused(&case(PLAIN).args(both).on(Release::Slurm26_05)),
+        ["sbatch: fatal: --gpus-per-node and --gres=gpu are mutually exclusive."]
+    );
+    let cores = "--ntasks-per-core=2 --threads-per-core=1";
+    assert!(refused(&case(PLAIN).args(cores)).is_empty());
+    assert_eq!(
+        refused(&case(PLAIN).args(cores).on(Release::Slurm24_11)),
+        ["sbatch: error: --ntasks-per-core (2) can not be bigger than --threads-per-core (1)"]
+    );
+}
+
+#[test]
+fn task_and_node_counts_by_release() {
+    // 22.05 sets the task count from --ntasks-per-node; later releases
+    // leave it to slurmctld and use it for min_cpus only.
+    let r = &case(PLAIN)
+        .args("--ntasks-per-node=3 -N 2")
+        .run()
+        .components[0];
+    assert_eq!((r.tasks, r.min_cpus), (Some(6), Some(6)));
+    let r = &case(PLAIN)
+        .args("--ntasks-per-node=3 -N 2")
+        .on(Release::Slurm24_11)
+        .run()
+        .components[0];
+    assert_eq!((r.tasks, r.min_cpus, r.nodes), (None, Some(6), Some(2)));
+    // The warning's words.
+    let sim = case(PLAIN).args("-N 3 -n 2").on(Release::Slurm26_05).run();
+    assert_eq!(
+        sim.stderr,
+        ["sbatch: warning: can't run 2 processes on 3 nodes, setting nnodes to 2"]
+    );
+    // --nodelist counts only without --nodes since 24.11.
+    let args = "-N 1 -w c1,g1 -p cpu,gpu";
+    assert_eq!(case(PLAIN).args(args).run().components[0].nodes, Some(2));
+    let r = &case(PLAIN)
+        .args(args)
+        .on(Release::Slurm24_11)
+        .run()
+        .components[0];
+    assert_eq!(r.nodes, Some(1));
+    // Node count lists.
+    assert_eq!(
+        refused(&case(PLAIN).args("-N 1,3")),
+        ["sbatch: error: \"1,3\" is not a valid node count"]
+    );
+    let r = &case(PLAIN)
+        .args("-N 1,3")
+        .on(Release::Slurm24_11)
+        .run()
+        .components[0];
+    assert_eq!((r.nodes, r.max_nodes), (Some(1), Some(3)));
+    // parse_int's limit.
+    assert_eq!(
+        refused(&case(PLAIN).args("-n 2147483647").on(Release::Slurm24_11)),
+        ["sbatch: error: Numeric argument (2147483647) too large for --ntasks."]
+    );
+}
+
+#[test]
+fn hint_gives_way_to_more_options_in_26_05() {
+    let args = "-N 1 --hint=compute_bound --cores-per-socket=2";
+    // compute_bound drops --cores-per-socket: one task per node.
+    assert_eq!(case(PLAIN).args(args).run().components[0].tasks, Some(1));
+    // 26.05 ignores --hint instead: two tasks.
+    let r = &case(PLAIN)
+        .args(args)
+        .on(Release::Slurm26_05)
+        .run()
+        .components[0];
+    assert_eq!(r.tasks, Some(2));
+}
+
+#[test]
+fn script_words_and_warnings_by_release() {
+    let script = "#SBATCH -p cpu -o out\\ file.txt\n#SBATCH packjob\n#SBATCH -p cpu\ntrue\n";
+    let sim = case(&script.replace("\\ ", "_")).run();
+    assert_eq!(
+        sim.stderr,
+        ["sbatch: Warning: the \"packjob\" component separator is being deprecated. Please, use \"hetjob\" instead."]
+    );
+    assert_eq!(sim.components.len(), 2);
+    // 22.05 splits at the escaped blank: `file.txt` is a word that is not
+    // an option, an invalid directive.
+    let sim = case("#SBATCH -o out\\ file.txt\ntrue\n").simulate(&policy());
+    assert_eq!(
+        sim.refusal.map(|r| r.stderr),
+        Some(vec![
+            "sbatch: error: Invalid directive found in batch script: file.txt".to_owned()
+        ])
+    );
+    let sim = case(script).on(Release::Slurm24_11).run();
+    assert_eq!(
+        sim.stderr,
+        ["sbatch: warning: The \"packjob\" component separator is deprecated. Please use \"hetjob\" instead."]
+    );
+    assert_eq!(
+        sim.components[0].std_out.as_deref(),
+        Some("/home/u/out file.txt")
+    );
+}
+
+#[test]
+fn every_release_reads_the_reference_cases_alike() {
+    // What the releases share: propagation, the first pass, replay.
+    for release in Release::ALL {
+        let sim = case(
+            "#SBATCH --mem=8G -t 30 -p cpu\n#SBATCH hetjob\n#SBATCH -p gpu --gres=gpu:1\ntrue\n",
+        )
+        .args("-q normal : -q gpu --qpu=ibm_fez")
+        .on(release)
+        .run();
+        assert_eq!(sim.release, release);
+        let second = &sim.components[1];
+        assert_eq!(
+            second.memory,
+            Some(Memory::PerNode(Megabytes(8192))),
+            "{release}"
+        );
+        assert_eq!(second.time_limit, Some(TimeLimit::Minutes(30)));
+        assert_eq!(second.qos.as_deref(), Some("gpu"));
+        assert_eq!(second.partition.as_deref(), Some("gpu"));
+        assert_eq!(sim.components[0].site_values.0, []);
+        assert_eq!(second.site_values.0[0].1, "ibm_fez");
+        assert_eq!(second.values["mem"], "8G");
+    }
 }

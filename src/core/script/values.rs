@@ -1,4 +1,4 @@
-//! Option values read exactly as sbatch 22.05 reads them, including the
+//! Option values read exactly as sbatch reads them, including the
 //! forms [`crate::units`] does not accept (`--time=0`, `--time=1-`,
 //! `--time=-1`, `--mem=1GB`). Errors are sbatch's own words.
 
@@ -122,29 +122,59 @@ pub(crate) fn megabytes(text: &str) -> Option<u64> {
 }
 
 /// `parse_int(name, value, positive=true)`: a whole positive number, or
-/// sbatch's error line.
-pub(crate) fn positive_int(option: &str, text: &str) -> Result<i64, String> {
+/// sbatch's error line. `int_max_too_large`: the release refuses
+/// `INT_MAX` and above as "too large" (24.11 and 26.05); 22.05 only
+/// refuses what `strtol` saturates to (`LONG_MAX`), and eval refuses the
+/// counts between, which 22.05 would wrap.
+pub(crate) fn positive_int(
+    option: &str,
+    text: &str,
+    int_max_too_large: bool,
+) -> Result<i64, String> {
     let bad = || format!("Invalid numeric value \"{text}\" for {option}.");
-    let (negative, digits) = match text.trim_start().strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.trim_start().trim_start_matches('+')),
+    let trimmed = text.trim_start_matches(is_c_space);
+    let (negative, digits) = match trimmed.as_bytes().first() {
+        Some(b'-') => (true, &trimmed[1..]),
+        Some(b'+') => (false, &trimmed[1..]),
+        _ => (false, trimmed),
     };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if negative || digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
-    let value: i64 = digits.parse().map_err(|_| bad())?;
-    if negative || value <= 0 || value > i64::from(i32::MAX) {
+    // strtol saturates.
+    let value: i64 = digits.parse().unwrap_or(i64::MAX);
+    if value == 0 {
+        return Err(bad());
+    }
+    if int_max_too_large && value >= i64::from(i32::MAX) {
+        return Err(format!(
+            "Numeric argument ({value}) too large for {option}."
+        ));
+    }
+    if value == i64::MAX {
+        return Err(format!("Numeric argument ({value}) to big for {option}."));
+    }
+    if value > i64::from(i32::MAX) {
         return Err(bad());
     }
     Ok(value)
 }
 
+/// C's isspace in the C locale.
+fn is_c_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
+}
+
 /// `verify_node_count`: `N` or `MIN-MAX` (with k/m multipliers), or
-/// sbatch's error line. MAX is 0 when not given as a range... except that
-/// a single count sets both.
-pub(crate) fn node_count(text: &str) -> Result<(i64, i64), String> {
+/// sbatch's error line; a single count sets both. With `lists` (24.11 and
+/// 26.05), a list of counts (`1,4`, `2-6:2`) sets the smallest and the
+/// largest.
+pub(crate) fn node_count(text: &str, lists: bool) -> Result<(i64, i64), String> {
+    if lists && text.contains([',', ':']) {
+        return node_count_list(text);
+    }
     let parse = |part: &str| -> Result<i64, String> {
-        let (number, leftover) = str_to_nodes(part);
+        let (number, leftover) = str_to_nodes(part, lists);
         if !leftover.trim().is_empty() || number.is_none() {
             return Err(format!("\"{part}\" is not a valid node count"));
         }
@@ -171,9 +201,47 @@ pub(crate) fn node_count(text: &str) -> Result<(i64, i64), String> {
     Ok((min, max))
 }
 
+/// A job size list (src/common/proc_args.c:511 in 24.11): every number
+/// below `MAX_JOB_SIZE_BITMAP` (16384), read as a bitmap (`bit_unfmt`):
+/// `A,B-C` or `A-B:STEP`.
+fn node_count_list(text: &str) -> Result<(i64, i64), String> {
+    const MAX_JOB_SIZE_BITMAP: i64 = 16384;
+    for token in text.split([',', '-', ':']).filter(|t| !t.is_empty()) {
+        let ok = token.parse::<i64>().is_ok_and(|n| n < MAX_JOB_SIZE_BITMAP);
+        if !ok {
+            return Err(format!("\"{token}\" is not a valid node count"));
+        }
+    }
+    let invalid = || format!("\"{text}\" is not a valid node count");
+    let number = |t: &str| t.parse::<i64>().map_err(|_| invalid());
+    let mut bits: Vec<i64> = Vec::new();
+    if let Some((range, step)) = text.split_once(':') {
+        let (start, end) = range.split_once('-').ok_or_else(invalid)?;
+        let (start, end, step) = (number(start)?, number(end)?, number(step)?);
+        if end < start || step <= 0 {
+            return Err(invalid());
+        }
+        bits.extend((start..end).step_by(usize::try_from(step).unwrap_or(1)));
+    } else {
+        for item in text.split(',').filter(|i| !i.is_empty()) {
+            let (low, high) = item.split_once('-').unwrap_or((item, item));
+            let (low, high) = (number(low)?, number(high)?);
+            if high >= low {
+                bits.extend([low, high]);
+            }
+        }
+    }
+    match (bits.iter().min(), bits.iter().max()) {
+        (Some(min), Some(max)) => Ok((*min, *max)),
+        _ => Err(invalid()),
+    }
+}
+
 /// `_str_to_nodes`: strtol plus an optional k or m multiplier; the
-/// number (None without digits) and what is left.
-fn str_to_nodes(text: &str) -> (Option<i64>, &str) {
+/// number (None without digits) and what is left. `bounded`: a count
+/// below 0 or above `INT_MAX` is none (24.11 and 26.05,
+/// src/common/proc_args.c:486 in 24.11).
+fn str_to_nodes(text: &str, bounded: bool) -> (Option<i64>, &str) {
     let trimmed = text.trim_start();
     let sign_len = usize::from(trimmed.starts_with(['-', '+']));
     let digits_end = trimmed[sign_len..]
@@ -193,6 +261,9 @@ fn str_to_nodes(text: &str) -> (Option<i64>, &str) {
     if let Some(r) = rest.strip_prefix(['m', 'M']) {
         number = number.saturating_mul(1024 * 1024);
         rest = r;
+    }
+    if bounded && !(0..=i64::from(i32::MAX)).contains(&number) {
+        return (Some(-1), rest);
     }
     (Some(number), rest)
 }
@@ -268,17 +339,43 @@ mod tests {
 
     #[test]
     fn counts() {
-        assert_eq!(positive_int("--ntasks", "4"), Ok(4));
-        assert!(positive_int("--ntasks", "0").is_err());
+        for int_max in [false, true] {
+            assert_eq!(positive_int("--ntasks", "4", int_max), Ok(4));
+            assert_eq!(positive_int("--ntasks", " +4", int_max), Ok(4));
+            assert!(positive_int("--ntasks", "0", int_max).is_err());
+            assert!(positive_int("--ntasks", "-3", int_max).is_err());
+            assert_eq!(
+                positive_int("--ntasks", "x", int_max),
+                Err("Invalid numeric value \"x\" for --ntasks.".to_owned())
+            );
+        }
         assert_eq!(
-            positive_int("--ntasks", "x"),
-            Err("Invalid numeric value \"x\" for --ntasks.".to_owned())
+            positive_int("--ntasks", "2147483647", true),
+            Err("Numeric argument (2147483647) too large for --ntasks.".to_owned())
         );
-        assert_eq!(node_count("3"), Ok((3, 3)));
-        assert_eq!(node_count("2-4"), Ok((2, 4)));
-        assert_eq!(node_count("1k"), Ok((1024, 1024)));
-        assert!(node_count("4-2").is_err());
-        assert!(node_count("two").is_err());
+        assert_eq!(
+            positive_int("--ntasks", "2147483647", false),
+            Ok(2147483647)
+        );
+        assert_eq!(
+            positive_int("--ntasks", "99999999999999999999", false),
+            Err("Numeric argument (9223372036854775807) to big for --ntasks.".to_owned())
+        );
+        for lists in [false, true] {
+            assert_eq!(node_count("3", lists), Ok((3, 3)));
+            assert_eq!(node_count("2-4", lists), Ok((2, 4)));
+            assert_eq!(node_count("1k", lists), Ok((1024, 1024)));
+            assert!(node_count("4-2", lists).is_err());
+            assert!(node_count("two", lists).is_err());
+        }
+        assert!(node_count("1,4", false).is_err());
+        assert_eq!(node_count("1,4", true), Ok((1, 4)));
+        assert_eq!(node_count("2-4,8", true), Ok((2, 8)));
+        assert_eq!(node_count("2-9:3", true), Ok((2, 8)));
+        assert_eq!(
+            node_count("1,x", true),
+            Err("\"x\" is not a valid node count".to_owned())
+        );
         assert_eq!(socket_core_thread("2:4"), Some([Some(2), Some(4), None]));
         assert_eq!(socket_core_thread("*:4:1"), Some([None, Some(4), Some(1)]));
         assert_eq!(socket_core_thread("x"), None);

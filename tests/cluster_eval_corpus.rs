@@ -1,7 +1,10 @@
 //! Differential test of `hetpolicy eval` against the real sbatch and
-//! slurmctld of the test cluster: for every script of tests/corpus, the
+//! slurmctld of the test cluster, on the cluster's Slurm release
+//! (`container/cluster --slurm RELEASE test` runs it on each): for every
+//! script of tests/corpus, eval with `--slurm RELEASE` must give the same
 //! verdict (accepted, rejected by slurmctld, refused by sbatch) and every
-//! line sbatch prints on stderr must be the same.
+//! line sbatch prints on stderr. Both judge with the test policy,
+//! tests/fixtures/policy.yaml.
 //!
 //! Each corpus script says what it exercises in its header:
 //!
@@ -10,6 +13,7 @@
 //! # corpus-args: sbatch options before the script (`:` separates components)
 //! # corpus-env: SBATCH_PARTITION=gpu SBATCH_QOS=normal
 //! # corpus-expect: accepted | rejected | refused
+//! # corpus-expect-24.11: refused      (optional: a release whose sbatch differs)
 //! ```
 //!
 //! Both run in the same directory with the same environment; sbatch gets
@@ -28,10 +32,31 @@ struct Header {
     what: String,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// The verdict on the release the test runs on.
     expect: String,
 }
 
+/// The verdicts a corpus script may expect.
+const VERDICTS: [&str; 3] = ["accepted", "rejected", "refused"];
+
+/// The releases `--slurm` takes (and `corpus-expect-RELEASE` may name).
+const RELEASES: [&str; 3] = ["22.05", "24.11", "26.05"];
+
+/// The test policy both sbatch (through the plugins) and eval judge with.
+fn test_policy() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
+        .join("policy.yaml");
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `header` for the release of this run.
 fn header(path: &Path) -> Header {
+    header_for(path, &cluster::requested_release())
+}
+
+fn header_for(path: &Path, release: &str) -> Header {
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let field = |key: &str| {
         text.lines()
@@ -59,7 +84,8 @@ fn header(path: &Path) -> Header {
             .map(str::to_owned)
             .collect(),
         env,
-        expect: field("expect")
+        expect: field(&format!("expect-{release}"))
+            .or_else(|| field("expect"))
             .unwrap_or_else(|| panic!("{} has no `# corpus-expect:` line", path.display())),
     }
 }
@@ -115,11 +141,14 @@ fn sbatch(c: &Cluster, script: &Path, h: &Header) -> Said {
     }
 }
 
-/// Runs `hetpolicy eval --format json` with the cluster's policy and
-/// slurm.conf (found through SLURM_CONF, as on a login node).
+/// Runs `hetpolicy eval --slurm RELEASE --format json` with the cluster's
+/// policy and slurm.conf (found through SLURM_CONF, as on a login node).
 fn eval(c: &Cluster, script: &Path, h: &Header) -> (Said, Value) {
+    let release = cluster::requested_release();
     let mut args = vec![
         "eval".to_owned(),
+        "--slurm".to_owned(),
+        release.clone(),
         "--format".to_owned(),
         "json".to_owned(),
         script.display().to_string(),
@@ -157,14 +186,17 @@ fn eval(c: &Cluster, script: &Path, h: &Header) -> (Said, Value) {
         code_agrees,
         "eval's exit code disagrees with its verdict:\n{out:?}"
     );
+    assert_eq!(
+        json["slurm"]["release"], release,
+        "eval modelled another release:\n{out:?}"
+    );
     (said, json)
 }
 
 #[test]
 fn eval_agrees_with_sbatch_on_every_corpus_script() {
     let c = cluster::ensure_up();
-    let reference = fs::read_to_string(c.repo.join("policy.yaml")).expect("policy.yaml");
-    let _policy = c.with_policy(&reference);
+    let _policy = c.with_policy(&test_policy());
     // The plugin notices a new file at most every 250 ms.
     std::thread::sleep(std::time::Duration::from_millis(400));
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());
@@ -205,12 +237,18 @@ fn eval_agrees_with_sbatch_on_every_corpus_script() {
     }
     assert!(
         failures.is_empty(),
-        "eval disagrees with the cluster on {} of {} scripts:\n{}",
+        "eval disagrees with Slurm {}'s sbatch on {} of {} scripts:\n{}",
+        cluster::requested_release(),
         failures.len(),
         files.len(),
         failures.join("\n")
     );
-    for verdict in ["accepted", "rejected", "refused"] {
+    println!(
+        "Slurm {}: eval agrees with sbatch on all {} corpus scripts ({verdicts:?})",
+        cluster::requested_release(),
+        files.len()
+    );
+    for verdict in VERDICTS {
         assert!(
             verdicts.get(verdict).copied().unwrap_or(0) >= 3,
             "the corpus should exercise at least 3 {verdict} submissions: {verdicts:?}"
@@ -224,14 +262,29 @@ fn eval_agrees_with_sbatch_on_every_corpus_script() {
 #[test]
 fn the_corpus_headers_are_complete() {
     for file in corpus() {
-        let h = header(&file);
-        assert!(
-            ["accepted", "rejected", "refused"].contains(&h.expect.as_str()),
-            "{}: corpus-expect is {}",
-            file.display(),
-            h.expect
-        );
-        assert!(!h.what.is_empty(), "{}", file.display());
+        for release in RELEASES {
+            let h = header_for(&file, release);
+            assert!(
+                VERDICTS.contains(&h.expect.as_str()),
+                "{}: corpus-expect for {release} is {}",
+                file.display(),
+                h.expect
+            );
+            assert!(!h.what.is_empty(), "{}", file.display());
+        }
+        let text = fs::read_to_string(&file).expect("read a corpus script");
+        for line in text.lines() {
+            if let Some(release) = line
+                .strip_prefix("# corpus-expect-")
+                .and_then(|rest| rest.split(':').next())
+            {
+                assert!(
+                    RELEASES.contains(&release),
+                    "{}: corpus-expect-{release} names no supported release",
+                    file.display()
+                );
+            }
+        }
     }
 }
 
@@ -406,8 +459,7 @@ fn eval_agrees_with_sbatch_on_generated_submissions() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     let c = cluster::ensure_up();
-    let reference = fs::read_to_string(c.repo.join("policy.yaml")).expect("policy.yaml");
-    let _policy = c.with_policy(&reference);
+    let _policy = c.with_policy(&test_policy());
     std::thread::sleep(std::time::Duration::from_millis(400));
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());
     let mut rng = Rng(seed | 1);
@@ -430,9 +482,15 @@ fn eval_agrees_with_sbatch_on_generated_submissions() {
     }
     assert!(
         failures.is_empty(),
-        "eval disagrees with the cluster on {} of {cases} generated submissions:\n{}",
+        "eval disagrees with Slurm {}'s sbatch on {} of {cases} generated submissions:\n{}",
+        cluster::requested_release(),
         failures.len(),
         failures.join("\n")
+    );
+    println!(
+        "Slurm {}: eval agrees with sbatch on all {cases} generated submissions (seed {seed}, \
+         {verdicts:?})",
+        cluster::requested_release()
     );
     assert!(
         verdicts.len() >= 2,
