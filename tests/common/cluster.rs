@@ -145,62 +145,78 @@ pub fn cluster_dir(repo: &Path, release: &str) -> PathBuf {
     }
 }
 
-/// Makes sure the cluster is up with the repository's policy and current
-/// plugin, once per test process, and returns it.
+/// Makes sure the cluster is up with the reference policy and current
+/// plugins, once per test process, and returns it.
 ///
 /// Runs `container/cluster --slurm RELEASE ensure` (see
 /// [`requested_release`]) under an exclusive `flock` on `<dir>.lock`, so
 /// parallel test binaries do not start it twice. `ensure` is `status ||
 /// up`, and also restarts a running cluster whose plugins or configuration
-/// are stale (it runs a quick `cargo build --release --lib` first). Panics
-/// with the script's output if that fails, and when slurmctld does not run
-/// the release asked for.
+/// are stale (it runs a quick build of the plugins first). Under
+/// `container/cluster test --accounting` (HETPOLICY_ACCOUNTING=1) the
+/// cluster keeps its accounting. Panics with the script's output if that
+/// fails, and when slurmctld does not run the release asked for.
 pub fn ensure_up() -> &'static Cluster {
-    CLUSTER.get_or_init(|| {
-        let repo = repo_root();
-        let release = requested_release();
-        let dir = cluster_dir(&repo, &release);
-        let lock = dir.with_extension("lock");
-        if let Some(parent) = lock.parent() {
-            fs::create_dir_all(parent).expect("create the cluster lock's directory");
-        }
-        let script = repo.join("container").join("cluster");
-        let mut cmd = Command::new("flock");
-        // --close: the daemons `ensure` starts must not inherit the lock.
-        cmd.arg("--exclusive")
-            .arg("--close")
-            .arg("--timeout=1200")
-            .arg(&lock)
-            .arg(&script)
-            .arg("--slurm")
-            .arg(&release)
-            .arg("ensure")
-            .arg("--policy")
-            .arg(reference_policy_path(&repo))
-            .current_dir(&repo);
-        let out = run_command(cmd, Duration::from_secs(1800));
-        assert!(
-            out.success(),
-            "`{} ensure` failed; the cluster is not usable:\n{out:?}",
-            script.display()
-        );
-        let cluster = Cluster {
-            slurm_conf: dir.join("etc").join("slurm.conf"),
-            dir,
-            repo,
-        };
-        fs::create_dir_all(cluster.tmp_dir()).expect("create the cluster's tmp directory");
-        // The client commands on PATH must be the release's too (a chroot
-        // release's come from `container/cluster --slurm RELEASE env`).
-        let (major, minor, _) = cluster.slurm_release();
-        assert!(
-            format!("{major}.{minor:02}") == release,
-            "HETPOLICY_SLURM_RELEASE is {release}, but scontrol reports Slurm {major}.{minor:02}: \
-             run the tests with `container/cluster --slurm {release} test`, or in a shell set up \
-             with `eval \"$(container/cluster --slurm {release} env)\"`"
-        );
-        cluster
-    })
+    CLUSTER.get_or_init(|| start(&[]))
+}
+
+/// Like [`ensure_up`], with Slurm accounting (`ensure --accounting`:
+/// MariaDB and slurmdbd, associations, limits and QOS enforced; see
+/// container/lib/accounting.sh). Run alone, it restarts a cluster that ran
+/// without accounting, and the next plain [`ensure_up`] restarts it
+/// without.
+pub fn ensure_accounting() -> &'static Cluster {
+    static ACCOUNTING: OnceLock<Cluster> = OnceLock::new();
+    ACCOUNTING.get_or_init(|| start(&["--accounting"]))
+}
+
+/// `container/cluster ensure` with the reference policy and `options`.
+fn start(options: &[&str]) -> Cluster {
+    let repo = repo_root();
+    let release = requested_release();
+    let dir = cluster_dir(&repo, &release);
+    let lock = dir.with_extension("lock");
+    if let Some(parent) = lock.parent() {
+        fs::create_dir_all(parent).expect("create the cluster lock's directory");
+    }
+    let script = repo.join("container").join("cluster");
+    let mut cmd = Command::new("flock");
+    // --close: the daemons `ensure` starts must not inherit the lock.
+    cmd.arg("--exclusive")
+        .arg("--close")
+        .arg("--timeout=1200")
+        .arg(&lock)
+        .arg(&script)
+        .arg("--slurm")
+        .arg(&release)
+        .arg("ensure")
+        .args(options)
+        .arg("--policy")
+        .arg(reference_policy_path(&repo))
+        .current_dir(&repo);
+    let out = run_command(cmd, Duration::from_secs(1800));
+    assert!(
+        out.success(),
+        "`{} --slurm {release} ensure {}` failed; the cluster is not usable:\n{out:?}",
+        script.display(),
+        options.join(" ")
+    );
+    let cluster = Cluster {
+        slurm_conf: dir.join("etc").join("slurm.conf"),
+        dir,
+        repo,
+    };
+    fs::create_dir_all(cluster.tmp_dir()).expect("create the cluster's tmp directory");
+    // The client commands on PATH must be the release's too (a chroot
+    // release's come from `container/cluster --slurm RELEASE env`).
+    let (major, minor, _) = cluster.slurm_release();
+    assert!(
+        format!("{major}.{minor:02}") == release,
+        "HETPOLICY_SLURM_RELEASE is {release}, but scontrol reports Slurm {major}.{minor:02}: \
+         run the tests with `container/cluster --slurm {release} test`, or in a shell set up \
+         with `eval \"$(container/cluster --slurm {release} env)\"`"
+    );
+    cluster
 }
 
 impl Cluster {
