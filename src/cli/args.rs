@@ -122,3 +122,25 @@ mod tests {
         assert!(no_value("strict", Some("1".into())).is_err());
     }
 }
+
+/// `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Text for people (the default).
+    Text,
+    /// JSON for scripts and CI.
+    Json,
+}
+
+impl Format {
+    /// Reads `--format`'s value.
+    pub fn parse(value: &str) -> Result<Format, UsageError> {
+        match value {
+            "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            other => Err(UsageError(format!(
+                "--format takes text or json, not '{other}'"
+            ))),
+        }
+    }
+}

@@ -7,13 +7,13 @@ use std::io::Write;
 use hetpolicy_core::paths::{default_policy_path, slurm_conf_from_env};
 use std::path::{Path, PathBuf};
 
-use hetpolicy_core::policy::{closest_name, lint, LoadError, Policy, PolicyError, PolicyWarning};
+use hetpolicy_core::policy::{closest_name, lint, LoadError, Policy, PolicyError};
 use hetpolicy_core::store::MAX_POLICY_BYTES;
 use hetpolicy_core::trust::{self, Owners};
 
-use crate::args::{no_value, Args, Item, UsageError};
+use crate::args::{no_value, Args, Format, Item, UsageError};
 use crate::output::json;
-use crate::Format;
+use crate::report::{Problem, Report};
 
 /// `check`'s options.
 #[derive(Debug)]
@@ -59,21 +59,6 @@ impl Options {
         }
         Ok(options)
     }
-}
-
-/// One error with its hint, ready to print.
-pub struct Problem {
-    pub position: Option<(u64, u64)>,
-    pub message: String,
-    pub hint: String,
-}
-
-/// What checking a file found.
-pub struct Report {
-    pub file: String,
-    pub errors: Vec<Problem>,
-    pub warnings: Vec<PolicyWarning>,
-    pub summary: Option<String>,
 }
 
 pub fn run(options: Options) -> Result<u8, UsageError> {

@@ -11,15 +11,14 @@ use hetpolicy_core::engine::{Changes, Memory, Position};
 use hetpolicy_core::paths::{default_policy_path, slurm_conf_from_env};
 use hetpolicy_core::policy::Policy;
 use hetpolicy_core::script::{
-    self, ComponentVerdict, Finding, Invocation, Origin, Outcome, RefusedBy, Request, Severity,
-    Simulation, SlurmConf,
+    self, ComponentVerdict, Invocation, Origin, RefusedBy, Request, Severity, SlurmConf,
 };
 use hetpolicy_core::slurm_options::Release;
 
-use crate::args::{no_value, Args, Item, UsageError};
+use crate::args::{no_value, Args, Format, Item, UsageError};
 use crate::output::json;
 use crate::release::{self, Choice};
-use crate::Format;
+use crate::report::Evaluation;
 
 /// `eval`'s options.
 #[derive(Debug)]
@@ -82,49 +81,6 @@ impl Options {
             ));
         }
         Ok(options)
-    }
-}
-
-/// Everything eval read.
-pub struct Evaluation<'p> {
-    /// The Slurm release modelled, and why.
-    pub release: Choice,
-    pub script_name: String,
-    pub default_partition: Option<String>,
-    pub policy_path: String,
-    pub simulation: Simulation,
-    pub outcome: Option<Outcome<'p>>,
-}
-
-impl Evaluation<'_> {
-    /// accepted, rejected or refused.
-    pub fn verdict(&self) -> &'static str {
-        match (&self.simulation.refusal, &self.outcome) {
-            (Some(_), _) => "refused",
-            (None, Some(outcome)) if outcome.accepted => "accepted",
-            _ => "rejected",
-        }
-    }
-
-    /// Every finding: sbatch's and slurmctld's.
-    pub fn findings(&self) -> Vec<&Finding> {
-        let mut all: Vec<&Finding> = self.simulation.findings.iter().collect();
-        if let Some(outcome) = &self.outcome {
-            all.extend(&outcome.findings);
-        }
-        all.sort_by_key(|f| (f.line.unwrap_or(usize::MAX), f.component));
-        all
-    }
-
-    /// The lines sbatch prints on stderr.
-    pub fn stderr(&self) -> Vec<String> {
-        let mut lines = self.simulation.stderr.clone();
-        match (&self.simulation.refusal, &self.outcome) {
-            (Some(refusal), _) => lines.extend(refusal.stderr.iter().cloned()),
-            (None, Some(outcome)) => lines.extend(outcome.stderr.iter().cloned()),
-            (None, None) => {}
-        }
-        lines
     }
 }
 

@@ -18,6 +18,7 @@ mod check;
 mod eval;
 mod output;
 mod release;
+mod report;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -87,24 +88,5 @@ fn run(argv: &[String]) -> Result<u8, UsageError> {
         other => Err(UsageError(format!(
             "unknown command '{other}': use check or eval"
         ))),
-    }
-}
-
-/// `--format`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
-    Text,
-    Json,
-}
-
-impl Format {
-    fn parse(value: &str) -> Result<Format, UsageError> {
-        match value {
-            "text" => Ok(Format::Text),
-            "json" => Ok(Format::Json),
-            other => Err(UsageError(format!(
-                "--format takes text or json, not '{other}'"
-            ))),
-        }
     }
 }

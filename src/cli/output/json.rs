@@ -6,8 +6,7 @@ use serde_json::{json, Value};
 use hetpolicy_core::engine::{Changes, Memory};
 use hetpolicy_core::script::{ComponentVerdict, Finding, Origin, RefusedBy, Request};
 
-use crate::check::Report;
-use crate::eval::Evaluation;
+use crate::report::{Evaluation, Report};
 
 fn position(position: Option<(u64, u64)>) -> (Value, Value) {
     match position {
