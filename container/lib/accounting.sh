@@ -128,7 +128,7 @@ acct_users() {
       useradd --no-create-home --user-group --shell /usr/sbin/nologin "$user" || die "useradd $user failed"
     fi
   done
-  id -nG carol | tr ' ' '\n' | grep -qx "$ACCT_GROUP" || usermod -aG "$ACCT_GROUP" carol
+  id -nG carol | tr ' ' '\n' | grep -x "$ACCT_GROUP" >/dev/null || usermod -aG "$ACCT_GROUP" carol
   [[ -n "$CHROOT" ]] || return 0
 
   local name gid uid group other
@@ -155,7 +155,7 @@ acct_users() {
       die "uid $uid is $other in $CHROOT but $name on the host: give $name another uid on the host"
     fi
   done
-  chroot "$CHROOT" id -nG carol | tr ' ' '\n' | grep -qx "$ACCT_GROUP" ||
+  chroot "$CHROOT" id -nG carol | tr ' ' '\n' | grep -x "$ACCT_GROUP" >/dev/null ||
     chroot "$CHROOT" usermod -aG "$ACCT_GROUP" carol
 }
 
@@ -304,7 +304,7 @@ acct_populate() {
 }
 
 gpu_tres_known() {
-  sacctmgr -nP show tres format=type,name 2>/dev/null | grep -qx 'gres|gpu'
+  sacctmgr -nP show tres format=type,name 2>/dev/null | grep -x 'gres|gpu' >/dev/null
 }
 
 # The QOS limits, once slurmctld runs: a gres/gpu limit needs the gres/gpu
