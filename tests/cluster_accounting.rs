@@ -146,13 +146,23 @@ fn bob_may_use_physics() {
     let state = c.wait_job(id, Duration::from_secs(120));
     assert_eq!(state, "COMPLETED", "bob's job {id} in physics");
     // Gone from the queue once completed: accounting still knows it.
-    let sacct = c.run(
-        "sacct",
-        &["-nP", "-X", "-j", &id.to_string(), "-o", "account,user"],
-    );
+    // slurmctld sends job records to slurmdbd through a queue, so the
+    // record may arrive a moment after the job ends.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let sacct = loop {
+        let sacct = c.run(
+            "sacct",
+            &["-nP", "-X", "-j", &id.to_string(), "-o", "account,user"],
+        );
+        let found = sacct.stdout.lines().any(|l| l.trim() == "physics|bob");
+        if found || std::time::Instant::now() > deadline {
+            break sacct;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
     assert!(
         sacct.stdout.lines().any(|l| l.trim() == "physics|bob"),
-        "sacct does not show bob's job {id} in physics:\n{sacct:?}"
+        "sacct does not show bob's job {id} in physics within 60 s:\n{sacct:?}"
     );
 }
 
