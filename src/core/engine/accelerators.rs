@@ -34,6 +34,19 @@ impl<'x> Partitions<'x> {
         }
     }
 
+    /// The partitions as the component names them, else the policy's
+    /// default partition: where it runs when `accelerators` does not route
+    /// it (a submitter exempt from that rule).
+    pub(crate) fn as_given<'p: 'x>(policy: &'p Policy, component: &Component<'x>) -> Self {
+        match component.partition {
+            Some(list) => Partitions::explicit(list),
+            None => Partitions {
+                list: policy.default_partition.as_deref(),
+                chosen: Chosen::Default,
+            },
+        }
+    }
+
     /// Each partition name.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &'x str> {
         self.list

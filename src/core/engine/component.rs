@@ -104,6 +104,47 @@ pub struct Component<'a> {
     /// Which component of its command line the SPANK plugin saw this job
     /// as in sbatch/salloc/srun (0, 1, ...), when it ran there.
     pub client_component: Option<u32>,
+    /// Who submits, when known (the plugins always know; `hetpolicy eval`
+    /// only with `--user`).
+    pub submitter: Option<&'a Submitter>,
+    /// The account the job is charged to: `-A`, else the submitter's
+    /// default account; `None` when unknown.
+    pub account: Option<&'a str>,
+    /// Batch or interactive; `None` for a later hetjob component, which
+    /// is whatever component 0 was.
+    pub kind: Option<JobKind>,
+}
+
+/// Who submits a job, as slurmctld knows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Submitter {
+    /// The user's uid.
+    pub uid: u32,
+    /// The user's name, when the user database knows the uid.
+    pub user: Option<String>,
+    /// The user's groups, primary first, then supplementary.
+    pub groups: Vec<String>,
+    /// False when the groups could not be looked up (the user database
+    /// failed or was too slow): rules about groups cannot be judged.
+    pub groups_known: bool,
+}
+
+/// How a job was submitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobKind {
+    /// With a batch script: sbatch.
+    Batch,
+    /// Without one: salloc, or srun outside an allocation.
+    Interactive,
+}
+
+impl fmt::Display for JobKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            JobKind::Batch => "batch",
+            JobKind::Interactive => "interactive",
+        })
+    }
 }
 
 /// How many `name` one TRES field asks for, as slurmctld records it: a

@@ -1,7 +1,7 @@
 //! Rule `hetjob`: limits over all components of one heterogeneous job, and
 //! the state that one submission's components share.
 
-use super::{reject, Component, Position, RejectCode, Rejection};
+use super::{reject, Component, JobKind, Position, RejectCode, Rejection};
 use crate::policy::Policy;
 
 /// What earlier components of the current submission left behind.
@@ -16,6 +16,9 @@ pub struct HetjobState {
     first_out: Option<String>,
     first_err: Option<String>,
     first_in: Option<String>,
+    /// Component 0's kind, which later components share (only component 0
+    /// carries the batch script).
+    first_kind: Option<JobKind>,
     /// Running totals, aligned with the policy's `hetjob.max_total_gres`.
     gres_totals: Vec<u64>,
 }
@@ -51,6 +54,15 @@ impl HetjobState {
         }
     }
 
+    /// The kind of job `component` belongs to: its own, else (a later
+    /// hetjob component) component 0's.
+    pub(crate) fn kind_of(&self, component: &Component<'_>) -> Option<JobKind> {
+        match component.position {
+            Position::Het(k) if k > 0 => component.kind.or(self.first_kind),
+            _ => component.kind,
+        }
+    }
+
     /// True while a hetjob is in progress and expects component `index`.
     pub fn expects(&self, index: u32) -> bool {
         self.next == Some(index)
@@ -67,6 +79,7 @@ impl HetjobState {
             return;
         }
         if index == 0 {
+            self.first_kind = component.kind;
             remember(&mut self.first_out, component.std_out);
             remember(&mut self.first_err, component.std_err);
             remember(&mut self.first_in, component.std_in);

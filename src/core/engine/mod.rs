@@ -17,16 +17,17 @@ mod io_files;
 mod options;
 mod qos;
 mod reading;
+mod who;
 
 use std::fmt;
 
 pub use bounds::{MAX_GRES_ENTRIES, MAX_PARTITIONS};
-pub use component::{Component, Memory, NamedValues, OptionValues, Position};
+pub use component::{Component, JobKind, Memory, NamedValues, OptionValues, Position, Submitter};
 pub use hetjob::HetjobState;
 pub use options::check_value as check_option_value;
 pub use reading::Reading;
 
-use crate::policy::Policy;
+use crate::policy::{Policy, Rule};
 use crate::units::TimeLimit;
 use bounds::RequestedGres;
 
@@ -201,15 +202,46 @@ fn judge<'p>(
     let requested =
         RequestedGres::read(component).map_err(|problem| problem.rejection(&who, "--gres="))?;
     bounds::check_partitions(policy, component, &who, "--partition=")?;
-    hetjob::check_component_count(policy, who)?;
+    let exempt = who::exemptions(policy, component);
+    let applies = |rule: Rule| !exempt.contains(rule);
     let mut changes = Changes::default();
-    let partitions = accelerators::check(policy, component, &requested, &mut changes)?;
-    accelerators::check_reserved(policy, component, &requested, &partitions)?;
-    qos::check(policy, component, &partitions, &mut changes)?;
-    options::check(policy, component, &requested, &partitions)?;
+    if exempt.is_every() {
+        return Ok(changes);
+    }
+    if applies(Rule::Maintenance) {
+        who::check_maintenance(policy, component)?;
+    }
+    if applies(Rule::Deny) {
+        who::check_deny(policy, component)?;
+    }
+    if applies(Rule::Hetjob) {
+        hetjob::check_component_count(policy, who)?;
+    }
+    let partitions = if applies(Rule::Accelerators) {
+        accelerators::check(policy, component, &requested, &mut changes)?
+    } else {
+        accelerators::Partitions::as_given(policy, component)
+    };
+    if applies(Rule::Partitions) {
+        who::check_access(policy, component, &partitions)?;
+        accelerators::check_reserved(policy, component, &requested, &partitions)?;
+    }
+    if applies(Rule::Qos) {
+        qos::check(policy, component, &partitions, &mut changes)?;
+    }
+    if applies(Rule::Time) {
+        who::check_time(policy, component, state.kind_of(component), &mut changes)?;
+    }
+    if applies(Rule::Options) {
+        options::check(policy, component, &requested, &partitions)?;
+    }
     if in_order {
-        io_files::check(policy, state, component)?;
-        hetjob::check_totals(policy, state, component)?;
+        if applies(Rule::IoFiles) {
+            io_files::check(policy, state, component)?;
+        }
+        if applies(Rule::Hetjob) {
+            hetjob::check_totals(policy, state, component)?;
+        }
     }
     Ok(changes)
 }

@@ -46,6 +46,107 @@ pub struct PolicyFile {
     /// `scontrol update` of a submitted job.
     #[serde(default)]
     pub job_updates: JobUpdatesFile,
+    /// Submitters to whom all rules, or the ones listed, do not apply.
+    #[serde(default)]
+    pub exempt: Vec<ExemptFile>,
+    /// While present (and enabled), new jobs are refused from everyone not
+    /// exempt, with the site's message.
+    #[serde(default)]
+    pub maintenance: Option<MaintenanceFile>,
+    /// Submitters refused everywhere, each entry with the site's message.
+    #[serde(default)]
+    pub deny: Vec<DenyFile>,
+    /// Time limit defaults and caps for interactive and batch jobs.
+    #[serde(default)]
+    pub time: TimeFile,
+}
+
+/// Who a rule is about: a submitter matches when their user name, one of
+/// their groups (primary or supplementary) or the job's account is listed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhoFile {
+    /// User names.
+    #[serde(default)]
+    pub users: Vec<Name>,
+    /// Unix group names.
+    #[serde(default)]
+    pub groups: Vec<Name>,
+    /// Slurm accounts (the job's `-A`, else the user's default account).
+    #[serde(default)]
+    pub accounts: Vec<Name>,
+}
+
+/// One `exempt` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExemptFile {
+    /// Exempt users.
+    #[serde(default)]
+    pub users: Vec<Name>,
+    /// Exempt Unix groups.
+    #[serde(default)]
+    pub groups: Vec<Name>,
+    /// The rules they are exempt from, by top-level key (`time`, `qos`,
+    /// ...); every rule when absent.
+    #[serde(default)]
+    pub rules: Option<Vec<Name>>,
+}
+
+/// `maintenance`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceFile {
+    /// `false` keeps the entry but accepts jobs again.
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// What users are told.
+    pub message: String,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// One `deny` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenyFile {
+    /// Refused users.
+    #[serde(default)]
+    pub users: Vec<Name>,
+    /// Refused Unix groups.
+    #[serde(default)]
+    pub groups: Vec<Name>,
+    /// Refused accounts.
+    #[serde(default)]
+    pub accounts: Vec<Name>,
+    /// What they are told.
+    pub message: String,
+}
+
+/// `time`: defaults and caps by kind of job.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeFile {
+    /// Jobs without a batch script: salloc, and srun outside an allocation.
+    #[serde(default)]
+    pub interactive: Option<TimeCapFile>,
+    /// Jobs with a batch script (sbatch).
+    #[serde(default)]
+    pub batch: Option<TimeCapFile>,
+}
+
+/// `time.interactive`, `time.batch`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeCapFile {
+    /// The longest time limit such a job may ask for.
+    #[serde(default)]
+    pub max: Option<TimeText>,
+    /// The time limit such a job gets when it gives none.
+    #[serde(default)]
+    pub default: Option<TimeText>,
 }
 
 /// `job_updates`: updates hetpolicy cannot judge from the fields they carry.
@@ -119,6 +220,12 @@ pub struct PartitionFile {
     /// Which QOS components here may use.
     #[serde(default)]
     pub qos: Option<PartitionQosFile>,
+    /// Only these submitters may use the partition.
+    #[serde(default)]
+    pub allow: Option<WhoFile>,
+    /// These submitters may not use the partition.
+    #[serde(default)]
+    pub deny: Option<WhoFile>,
 }
 
 /// `partitions.<name>.qos`.

@@ -8,6 +8,7 @@
 mod file;
 mod lint;
 mod site_option;
+mod who;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -19,6 +20,8 @@ pub use file::{AcceleratorAction, OnError, UnjudgedUpdates};
 use file::{Name, PolicyFile};
 pub use lint::{closest_name, lint, PolicyWarning};
 pub use site_option::{SiteOption, COMPONENT_ENV, JOB_ENV_PREFIX};
+pub use who::{Rule, Rules};
+pub(crate) use who::{WhoRules, WhoSet};
 
 use crate::units::{Megabytes, TimeLimit};
 
@@ -35,6 +38,7 @@ pub struct Policy {
     pub(crate) options: Vec<SiteOption>,
     pub(crate) on_error: OnError,
     pub(crate) unjudged_updates: UnjudgedUpdates,
+    pub(crate) who: WhoRules,
 }
 
 /// The compiled `partitions.<name>` entry.
@@ -44,6 +48,10 @@ pub(crate) struct PartitionRule {
     /// `None`: any QOS.
     pub(crate) allowed_qos: Option<Vec<Box<str>>>,
     pub(crate) default_qos: Option<Box<str>>,
+    /// `allow`: only these submitters may use the partition.
+    pub(crate) allow: Option<WhoSet>,
+    /// `deny`: these submitters may not.
+    pub(crate) deny: Option<WhoSet>,
 }
 
 /// The compiled `accelerators.<gres>` entry.
@@ -166,6 +174,31 @@ impl Policy {
     /// The site options, in file order.
     pub fn options(&self) -> &[SiteOption] {
         &self.options
+    }
+
+    /// True when a rule names groups: the job_submit plugin then looks the
+    /// submitter's groups up.
+    pub fn needs_groups(&self) -> bool {
+        let lists_groups =
+            |set: &Option<WhoSet>| set.as_ref().is_some_and(|s| !s.groups.is_empty());
+        self.who.exempt.iter().any(|e| !e.who.groups.is_empty())
+            || self.who.deny.iter().any(|d| !d.who.groups.is_empty())
+            || self
+                .partitions
+                .values()
+                .any(|p| lists_groups(&p.allow) || lists_groups(&p.deny))
+    }
+
+    /// True when a rule names accounts: the job_submit plugin then finds
+    /// the account of jobs that give no `-A` (the user's default account).
+    pub fn needs_account(&self) -> bool {
+        let lists_accounts =
+            |set: &Option<WhoSet>| set.as_ref().is_some_and(|s| !s.accounts.is_empty());
+        self.who.deny.iter().any(|d| !d.who.accounts.is_empty())
+            || self
+                .partitions
+                .values()
+                .any(|p| lists_accounts(&p.allow) || lists_accounts(&p.deny))
     }
 
     /// What happens to a job that cannot be judged (`on_error`).
@@ -341,6 +374,8 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
                 reserved_for: partition.reserved_for.iter().map(boxed).collect(),
                 allowed_qos,
                 default_qos,
+                allow: who::compile_access(partition.allow.as_ref()),
+                deny: who::compile_access(partition.deny.as_ref()),
             },
         );
     }
@@ -398,6 +433,14 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
         });
     }
 
+    let who = who::compile(
+        &file.exempt,
+        file.maintenance.as_ref(),
+        &file.deny,
+        &file.time,
+        &mut problems,
+    );
+
     if !problems.0.is_empty() {
         let mut errors = problems.0;
         errors.sort_by_key(|e| e.position);
@@ -416,6 +459,7 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
         options,
         on_error: file.on_error,
         unjudged_updates: file.job_updates.unjudged_allowed_for,
+        who,
     })
 }
 

@@ -42,7 +42,7 @@ mod values;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::engine::{Component, Memory, OptionValues, Position};
+use crate::engine::{Component, JobKind, Memory, OptionValues, Position};
 use crate::policy::SiteOption;
 use crate::units::TimeLimit;
 
@@ -228,6 +228,11 @@ impl Request {
             std_in: self.std_in.as_deref(),
             options: Some(&self.site_values),
             client_component: None,
+            // Who submits is not known offline: the rules about it are
+            // not judged here.
+            submitter: None,
+            account: self.account.as_deref(),
+            kind: Some(JobKind::Batch),
         }
     }
 
