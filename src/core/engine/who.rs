@@ -261,17 +261,19 @@ pub(crate) fn check_time<'p>(
     match component.time_limit {
         Some(asked) => match cap.max {
             Some(max) if asked > max => {
-                let (article, other) = if kind == "interactive" {
-                    ("an", ", or submit the work as a batch job with sbatch")
+                let (which, other) = if kind == "interactive" {
+                    (
+                        "interactive jobs (salloc, srun)",
+                        ", or submit the work as a batch job with sbatch",
+                    )
                 } else {
-                    ("a", "")
+                    ("batch jobs", "")
                 };
                 Err(reject(
                     RejectCode::InvalidTimeLimit,
                     format!(
-                        "{} is {article} {kind} job asking for --time={asked}, but {kind} jobs may \
-                         run at most {max}; ask for --time={max} or less{other} (policy: \
-                         time.{kind}.max)",
+                        "{} asks for --time={asked}, but {which} may run at most {max}; ask \
+                         for --time={max} or less{other} (policy: time.{kind}.max)",
                         component.position
                     ),
                 ))
@@ -284,6 +286,308 @@ pub(crate) fn check_time<'p>(
                 .flatten()
                 .min();
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{evaluate, Component, HetjobState, Position, Submitter, Verdict};
+    use crate::engine::{JobKind, RejectCode};
+    use crate::policy::Policy;
+    use crate::units::TimeLimit;
+
+    /// The rules of issue scenarios: partition gpu for physics only,
+    /// hpcadmin exempt, mallory refused, interactive jobs up to 8 hours.
+    const POLICY: &str = "
+partitions:
+  cpu: {default: true}
+  gpu:
+    reserved_for: [gpu]
+    allow: {accounts: [physics]}
+  debug:
+    deny: {users: [eve], groups: [students]}
+accelerators:
+  gpu: {partitions: [gpu]}
+qos:
+  normal: {max_time: 1-00:00:00}
+exempt:
+  - groups: [hpcadmin]
+  - users: [backup]
+    rules: [time]
+deny:
+  - users: [mallory]
+    message: mallory's access is suspended; contact hpc-support@example.org
+time:
+  interactive: {max: 8:00:00, default: 1:00:00}
+  batch: {max: 2-00:00:00}
+";
+
+    fn policy(text: &str) -> Policy {
+        Policy::from_yaml(text, "p.yaml").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn user(name: &str, groups: &[&str]) -> Submitter {
+        Submitter {
+            uid: 1000,
+            user: Some(name.to_owned()),
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            groups_known: true,
+        }
+    }
+
+    fn job<'a>(who: &'a Submitter, account: &'a str, partition: &'a str) -> Component<'a> {
+        Component {
+            submitter: Some(who),
+            account: Some(account),
+            partition: Some(partition),
+            kind: Some(JobKind::Batch),
+            ..Component::default()
+        }
+    }
+
+    fn judge<'p>(policy: &'p Policy, component: &Component<'_>) -> Verdict<'p> {
+        evaluate(policy, &mut HetjobState::new(), component)
+    }
+
+    fn refused(verdict: Verdict<'_>) -> (RejectCode, String) {
+        match verdict {
+            Verdict::Reject(r) => (r.code, r.message),
+            Verdict::Accept(c) => panic!("expected a refusal, got {c:?}"),
+        }
+    }
+
+    #[test]
+    fn a_partition_for_some_accounts_refuses_the_others_with_the_fix() {
+        let p = policy(POLICY);
+        let bob = user("bob", &["bob"]);
+        let gpu_job = Component {
+            tres_per_node: Some("gres:gpu:1"),
+            ..job(&bob, "chem", "gpu")
+        };
+        let (code, message) = refused(judge(&p, &gpu_job));
+        assert_eq!(code, RejectCode::InvalidPartitionName);
+        assert_eq!(
+            message,
+            "job uses partition gpu as user bob with account chem, but partition gpu is only \
+             for accounts physics; submit with -A physics (or another account listed) if you \
+             belong to it, or use another partition (policy: partitions.gpu.allow)"
+        );
+        let physics = Component {
+            account: Some("physics"),
+            ..gpu_job.clone()
+        };
+        assert!(judge(&p, &physics).is_accept());
+    }
+
+    #[test]
+    fn exempt_groups_skip_every_rule_and_named_rules_only_those() {
+        let p = policy(POLICY);
+        let carol = user("carol", &["carol", "hpcadmin"]);
+        let gpu_on_cpu = Component {
+            tres_per_node: Some("gres:gpu:1"),
+            ..job(&carol, "chem", "cpu")
+        };
+        assert!(judge(&p, &gpu_on_cpu).is_accept());
+        let alice = user("alice", &["alice"]);
+        let same = Component {
+            submitter: Some(&alice),
+            ..gpu_on_cpu.clone()
+        };
+        assert_eq!(
+            refused(judge(&p, &same)).0,
+            RejectCode::InvalidPartitionName
+        );
+
+        // backup is exempt from `time` alone: its long job passes, its GPU
+        // request on cpu does not.
+        let backup = user("backup", &[]);
+        let long = Component {
+            time_limit: Some(TimeLimit::Minutes(10 * 24 * 60)),
+            ..job(&backup, "chem", "cpu")
+        };
+        assert!(judge(&p, &long).is_accept());
+        let gpu = Component {
+            tres_per_node: Some("gres:gpu:1"),
+            ..long.clone()
+        };
+        assert!(!judge(&p, &gpu).is_accept());
+    }
+
+    #[test]
+    fn denied_users_get_the_site_message() {
+        let p = policy(POLICY);
+        let mallory = user("mallory", &["mallory"]);
+        let (code, message) = refused(judge(&p, &job(&mallory, "chem", "cpu")));
+        assert_eq!(code, RejectCode::AccessDenied);
+        assert_eq!(
+            message,
+            "job refused for user mallory: mallory's access is suspended; contact \
+             hpc-support@example.org (policy: deny)"
+        );
+    }
+
+    #[test]
+    fn partition_deny_lists_users_and_groups() {
+        let p = policy(POLICY);
+        let student = user("sam", &["sam", "students"]);
+        let (_, message) = refused(judge(&p, &job(&student, "chem", "debug")));
+        assert_eq!(
+            message,
+            "job uses partition debug as group students, which may not use it; use another \
+             partition (policy: partitions.debug.deny)"
+        );
+        let alice = user("alice", &["alice"]);
+        assert!(judge(&p, &job(&alice, "chem", "debug")).is_accept());
+    }
+
+    #[test]
+    fn unknown_groups_refuse_group_rules_and_never_exempt() {
+        let p = policy(POLICY);
+        let carol = Submitter {
+            groups_known: false,
+            ..user("carol", &[])
+        };
+        // Not exempt, so the GPU-on-cpu rule applies.
+        let gpu_on_cpu = Component {
+            tres_per_node: Some("gres:gpu:1"),
+            ..job(&carol, "chem", "cpu")
+        };
+        assert_eq!(
+            refused(judge(&p, &gpu_on_cpu)).0,
+            RejectCode::InvalidPartitionName
+        );
+        // A rule that refuses by group cannot tell: it refuses, saying why.
+        let (code, message) = refused(judge(&p, &job(&carol, "chem", "debug")));
+        assert_eq!(code, RejectCode::AccessDenied);
+        assert!(
+            message.starts_with(
+                "job cannot be judged: the groups of user carol could not be looked up"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.ends_with("(policy: partitions.debug.deny)"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn interactive_jobs_have_their_own_cap_and_default() {
+        let p = policy(POLICY);
+        let alice = user("alice", &["alice"]);
+        let ten_hours = Component {
+            kind: Some(JobKind::Interactive),
+            time_limit: Some(TimeLimit::Minutes(600)),
+            ..job(&alice, "physics", "cpu")
+        };
+        let (code, message) = refused(judge(&p, &ten_hours));
+        assert_eq!(code, RejectCode::InvalidTimeLimit);
+        assert_eq!(
+            message,
+            "job asks for --time=10:00:00, but interactive jobs (salloc, srun) may run at \
+             most 08:00:00; ask for --time=08:00:00 or less, or submit the work as a batch job \
+             with sbatch (policy: time.interactive.max)"
+        );
+        let batch = Component {
+            kind: Some(JobKind::Batch),
+            ..ten_hours.clone()
+        };
+        assert!(judge(&p, &batch).is_accept());
+        // No --time: the interactive default (1 hour), below the cap.
+        let untimed = Component {
+            time_limit: None,
+            ..ten_hours.clone()
+        };
+        match judge(&p, &untimed) {
+            Verdict::Accept(changes) => {
+                assert_eq!(changes.time_limit, Some(TimeLimit::Minutes(60)))
+            }
+            Verdict::Reject(r) => panic!("{}", r.message),
+        }
+    }
+
+    #[test]
+    fn a_later_hetjob_component_is_of_component_0s_kind() {
+        let p = policy(POLICY);
+        let alice = user("alice", &["alice"]);
+        let mut state = HetjobState::new();
+        let first = Component {
+            position: Position::Het(0),
+            kind: Some(JobKind::Interactive),
+            ..job(&alice, "physics", "cpu")
+        };
+        assert!(evaluate(&p, &mut state, &first).is_accept());
+        let second = Component {
+            position: Position::Het(1),
+            kind: None,
+            time_limit: Some(TimeLimit::Minutes(9 * 60)),
+            ..job(&alice, "physics", "cpu")
+        };
+        let (_, message) = refused(evaluate(&p, &mut state, &second));
+        assert!(
+            message
+                .starts_with("hetjob component 1 asks for --time=09:00:00, but interactive jobs"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn maintenance_refuses_all_but_the_exempt() {
+        let text = format!(
+            "{POLICY}maintenance:\n  message: the cluster is down for maintenance until \
+             Monday 08:00\n"
+        );
+        let p = policy(&text);
+        let alice = user("alice", &["alice"]);
+        let (code, message) = refused(judge(&p, &job(&alice, "physics", "cpu")));
+        assert_eq!(code, RejectCode::AccessDenied);
+        assert_eq!(
+            message,
+            "job refused: the cluster is down for maintenance until Monday 08:00 (policy: \
+             maintenance)"
+        );
+        let carol = user("carol", &["hpcadmin"]);
+        assert!(judge(&p, &job(&carol, "chem", "cpu")).is_accept());
+        let off = policy(&format!(
+            "{POLICY}maintenance:\n  enabled: false\n  message: later\n"
+        ));
+        assert!(judge(&off, &job(&alice, "physics", "cpu")).is_accept());
+    }
+
+    #[test]
+    fn without_a_submitter_who_rules_are_not_judged() {
+        let p = policy(POLICY);
+        let anonymous = Component {
+            partition: Some("gpu"),
+            tres_per_node: Some("gres:gpu:1"),
+            ..Component::default()
+        };
+        assert!(judge(&p, &anonymous).is_accept());
+    }
+
+    #[test]
+    fn mistakes_in_who_rules_are_load_errors() {
+        for (text, expected) in [
+            (
+                "exempt:\n  - users: [root]\n    rules: [tiem]\n",
+                "exempt from 'tiem': no such rule",
+            ),
+            (
+                "exempt:\n  - rules: [time]\n",
+                "exempt entry 1 names no users or groups",
+            ),
+            (
+                "deny:\n  - message: go away\n",
+                "deny entry 1 names no users, groups or accounts",
+            ),
+            (
+                "time:\n  batch: {max: 1:00:00, default: 2:00:00}\n",
+                "time.batch.default (02:00:00) is longer than time.batch.max (01:00:00)",
+            ),
+        ] {
+            let error = Policy::from_yaml(text, "p.yaml").unwrap_err().to_string();
+            assert!(error.contains(expected), "{text}: {error}");
         }
     }
 }
