@@ -49,6 +49,7 @@ fn main() {
         .allowlist_type("job_desc_msg_t")
         .allowlist_type("slurm_err_t")
         .allowlist_type("slurm_conf_t")
+        .allowlist_type("slurmdb_user_rec_t")
         .allowlist_type("spank_t")
         .allowlist_type("spank_option")
         .allowlist_type("spank_item_t")

@@ -6,6 +6,7 @@
 #include <slurm/slurm_version.h>
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
+#include <slurm/slurmdb.h>
 #include <slurm/spank.h>
 
 /*

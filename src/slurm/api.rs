@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use super::bindings::{
-    slurm_conf_t, spank_context_t, spank_err_t, spank_item_t, spank_option, spank_t,
+    slurm_conf_t, slurmdb_user_rec_t, spank_context_t, spank_err_t, spank_item_t, spank_option,
+    spank_t,
 };
 
 type XstrndupFn = unsafe extern "C" fn(*const c_char, usize) -> *mut c_char;
@@ -211,4 +212,154 @@ pub fn prolog_flags() -> Option<u16> {
     let conf = symbol(c"slurm_conf")?;
     // SAFETY: `slurm_conf` is libslurm's global slurm_conf_t.
     Some(unsafe { (*(conf as *const slurm_conf_t)).prolog_flags })
+}
+
+/// `lock_level_t` (src/slurmctld/locks.h, not a public header): NO_LOCK,
+/// READ_LOCK, WRITE_LOCK; the same 22.05 to 26.05.
+const READ_LOCK: c_int = 1;
+
+/// `assoc_mgr_lock_t` (src/common/assoc_mgr.h, not a public header): one
+/// `lock_level_t` per entity, in this order, the same 22.05 to 26.05.
+#[repr(C)]
+#[derive(Default)]
+struct AssocMgrLocks {
+    assoc: c_int,
+    file: c_int,
+    qos: c_int,
+    res: c_int,
+    tres: c_int,
+    user: c_int,
+    wckey: c_int,
+}
+
+type FillInUserFn = unsafe extern "C" fn(
+    *mut c_void,
+    *mut slurmdb_user_rec_t,
+    c_int,
+    *mut *mut slurmdb_user_rec_t,
+    bool,
+) -> c_int;
+type AssocMgrLockFn = unsafe extern "C" fn(*mut AssocMgrLocks);
+
+/// slurmctld's association manager: the functions and globals
+/// job_submit/lua's `_get_default_account` uses.
+struct AssocMgr {
+    fill_in_user: FillInUserFn,
+    lock: AssocMgrLockFn,
+    unlock: AssocMgrLockFn,
+    /// `List assoc_mgr_user_list` (libslurmfull).
+    user_list: *const *mut c_void,
+    /// slurmctld's `void *acct_db_conn`.
+    db_conn: *const *mut c_void,
+    /// slurmctld's `uint16_t accounting_enforce`.
+    enforce: *const u16,
+}
+
+// SAFETY: the pointers are addresses of process globals, read only under
+// Slurm's own locks (or, for the two slurmctld globals, set at start-up).
+unsafe impl Send for AssocMgr {}
+// SAFETY: as for Send.
+unsafe impl Sync for AssocMgr {}
+
+fn assoc_mgr() -> Option<&'static AssocMgr> {
+    static FOUND: OnceLock<Option<AssocMgr>> = OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let fill_in_user = symbol(c"assoc_mgr_fill_in_user")?;
+            let lock = symbol(c"assoc_mgr_lock")?;
+            let unlock = symbol(c"assoc_mgr_unlock")?;
+            let user_list = symbol(c"assoc_mgr_user_list")?;
+            let db_conn = symbol(c"acct_db_conn")?;
+            let enforce = symbol(c"accounting_enforce")?;
+            // SAFETY: libslurmfull's and slurmctld's functions with exactly
+            // these C signatures (src/common/assoc_mgr.h,
+            // src/slurmctld/slurmctld.h), and their globals' addresses.
+            unsafe {
+                Some(AssocMgr {
+                    fill_in_user: std::mem::transmute::<*mut c_void, FillInUserFn>(fill_in_user),
+                    lock: std::mem::transmute::<*mut c_void, AssocMgrLockFn>(lock),
+                    unlock: std::mem::transmute::<*mut c_void, AssocMgrLockFn>(unlock),
+                    user_list: user_list as *const *mut c_void,
+                    db_conn: db_conn as *const *mut c_void,
+                    enforce: enforce as *const u16,
+                })
+            }
+        })
+        .as_ref()
+}
+
+/// Holds the association manager's user read lock; releases it when
+/// dropped (also if anything in between panicked).
+struct UserReadLock<'a>(&'a AssocMgr);
+
+impl<'a> UserReadLock<'a> {
+    fn take(assoc_mgr: &'a AssocMgr) -> Self {
+        let mut locks = AssocMgrLocks {
+            user: READ_LOCK,
+            ..AssocMgrLocks::default()
+        };
+        // SAFETY: assoc_mgr_lock with a valid assoc_mgr_lock_t.
+        unsafe { (assoc_mgr.lock)(&mut locks) };
+        UserReadLock(assoc_mgr)
+    }
+}
+
+impl Drop for UserReadLock<'_> {
+    fn drop(&mut self) {
+        let mut locks = AssocMgrLocks {
+            user: READ_LOCK,
+            ..AssocMgrLocks::default()
+        };
+        // SAFETY: releases the lock `take` took, with the same levels.
+        unsafe { (self.0.unlock)(&mut locks) };
+    }
+}
+
+/// The default account slurmctld's association manager has for `uid`, as
+/// job_submit/lua's `_get_default_account` reads it
+/// (src/plugins/job_submit/lua/job_submit_lua.c): `assoc_mgr_fill_in_user`
+/// with `acct_db_conn` and `accounting_enforce`, returning
+/// `user.default_acct`. Unlike the Lua plugin, which reads that string
+/// after the call has released the lock, this holds the association
+/// manager's user read lock across the call and the copy (`locked =
+/// true`), so the string cannot be freed by an update from slurmdbd
+/// meanwhile.
+///
+/// `None` outside slurmctld, without accounting (no user list: Slurm's
+/// AccountingStorageType none, or slurmdbd not yet heard from; the Lua
+/// plugin would ask the database here, which may block, and this never
+/// does), for a user with no association, and for a user without a default
+/// account.
+pub fn default_account(uid: u32) -> Option<String> {
+    let assoc_mgr = assoc_mgr()?;
+    // slurmdb_user_rec_t is a plain C struct (pointers and integers): all
+    // zeroes is the memset(0) the Lua plugin starts from.
+    // SAFETY: see above.
+    let mut user: slurmdb_user_rec_t = unsafe { std::mem::zeroed() };
+    user.uid = uid;
+    let _locked = UserReadLock::take(assoc_mgr);
+    // SAFETY: the globals are read under the user read lock
+    // (assoc_mgr_user_list) or were set at slurmctld's start
+    // (acct_db_conn, accounting_enforce). With `locked = true`,
+    // assoc_mgr_fill_in_user neither locks nor loads the list, and with a
+    // NULL list it dereferences it when associations are enforced: hence
+    // the check first.
+    unsafe {
+        if (*assoc_mgr.user_list).is_null() {
+            return None;
+        }
+        let rc = (assoc_mgr.fill_in_user)(
+            *assoc_mgr.db_conn,
+            &mut user,
+            c_int::from(*assoc_mgr.enforce),
+            std::ptr::null_mut(),
+            true,
+        );
+        if rc != 0 {
+            return None;
+        }
+        super::fields::text(user.default_acct)
+            .filter(|account| !account.is_empty())
+            .map(std::borrow::Cow::into_owned)
+    }
 }
