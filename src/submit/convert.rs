@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 use std::ffi::{c_char, c_int, CStr};
 
-use hetpolicy_core::engine::{Changes, Component, Memory, OptionValues, Position, RejectCode};
+use hetpolicy_core::engine::{
+    Changes, Component, JobKind, Memory, OptionValues, Position, RejectCode,
+};
 use hetpolicy_core::policy::{SiteOption, COMPONENT_ENV};
 use hetpolicy_core::units::{Megabytes, TimeLimit};
 use hetpolicy_slurm::api::SlurmApi;
@@ -123,8 +125,54 @@ impl<'a> JobText<'a> {
             std_in: self.std_in.as_deref(),
             options: Some(&self.spank_job_env),
             client_component: self.spank_job_env.client_component(),
+            // Filled by the caller for submissions (who::Who); an update
+            // carries no submitter to judge.
+            submitter: None,
+            account: None,
+            kind: None,
         }
     }
+}
+
+/// Batch or interactive, as the job_desc shows it: sbatch sends the batch
+/// script in `script` (src/sbatch/sbatch.c: `desc->script = script_body`
+/// for the first component only, when `!job_req_list`), salloc and srun
+/// send none. A later hetjob component carries no script whatever it is,
+/// so it is `None` and the engine gives it component 0's kind. (26.05's
+/// `sbatch --external` jobs carry no script either: an allocation other
+/// tools run in, judged as interactive.)
+pub(crate) fn kind(desc: &job_desc_msg_t, position: Position) -> Option<JobKind> {
+    if !desc.script.is_null() {
+        Some(JobKind::Batch)
+    } else if matches!(position, Position::Het(k) if k > 0) {
+        None
+    } else {
+        Some(JobKind::Interactive)
+    }
+}
+
+/// The job's owner: `user_id`, which slurmctld has set before job_submit
+/// (proc_req.c `_valid_id`: the authenticated uid unless root or SlurmUser
+/// submitted for another user; the allocation RPCs of 24.11+ overwrite it
+/// with the authenticated uid). `submit_uid`, the caller of the RPC, only
+/// when user_id is unset (never seen).
+pub(crate) fn owner(desc: &job_desc_msg_t, submit_uid: u32) -> u32 {
+    if desc.user_id == HETPOLICY_NO_VAL {
+        submit_uid
+    } else {
+        desc.user_id
+    }
+}
+
+/// `-A` as slurmctld records it: lower-cased (job_mgr.c
+/// `validate_job_create_req` calls `xstrtolower(job_desc->account)` right
+/// after the job_submit plugins, ASCII only); `None` when not given or
+/// empty.
+pub(crate) fn account(desc: &job_desc_msg_t) -> Option<String> {
+    // SAFETY: account is NULL or a NUL-terminated string owned by the
+    // job_desc.
+    let account = unsafe { text(desc.account) }?;
+    (!account.is_empty()).then(|| account.to_ascii_lowercase())
 }
 
 /// A job's name (`--job-name`), read from the job_desc only when it is

@@ -17,6 +17,7 @@ mod convert;
 #[cfg(feature = "fault-injection")]
 mod fault;
 mod state;
+mod who;
 
 use std::ffi::{c_char, c_int};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -196,7 +197,19 @@ fn submit(desc: Option<&mut job_desc_msg_t>, uid: u32) -> Result<(), Rejection> 
         };
         let changes = {
             let texts = JobText::read(desc);
-            let component: Component<'_> = texts.component(desc);
+            let submitter = who::submitter(convert::owner(desc, uid), policy.needs_groups());
+            let account = convert::account(desc).or_else(|| {
+                policy
+                    .needs_account()
+                    .then(|| hetpolicy_slurm::api::default_account(submitter.uid))
+                    .flatten()
+            });
+            let component = Component {
+                submitter: Some(&submitter),
+                account: account.as_deref(),
+                kind: convert::kind(desc, position),
+                ..texts.component(desc)
+            };
             #[cfg(feature = "fault-injection")]
             fault::check(component.partition);
             match evaluate(policy, hetjob, &component) {
