@@ -349,7 +349,10 @@ fn passwd(uid: u32) -> Option<(CString, libc::gid_t)> {
             if found.is_null() || entry.pw_name.is_null() {
                 return Ok(None);
             }
-            Ok(Some((CStr::from_ptr(entry.pw_name).to_owned(), entry.pw_gid)))
+            Ok(Some((
+                CStr::from_ptr(entry.pw_name).to_owned(),
+                entry.pw_gid,
+            )))
         }
     })
 }
@@ -419,9 +422,7 @@ fn group_name(gid: libc::gid_t) -> Lookup {
                 Ok(None)
             } else {
                 Ok(Some(
-                    CStr::from_ptr(entry.gr_name)
-                        .to_string_lossy()
-                        .into_owned(),
+                    CStr::from_ptr(entry.gr_name).to_string_lossy().into_owned(),
                 ))
             }
         };

@@ -1,0 +1,324 @@
+//! The rules about who submits (`exempt`, `deny`, `partitions.<p>.allow`,
+//! `time.interactive`), enforced by job_submit/hetpolicy in the real
+//! slurmctld of the cluster with Slurm accounting: the users, groups and
+//! default accounts container/lib/accounting.sh creates (alice: physics;
+//! bob: chem by default, and physics; carol: chem, in group hpcadmin;
+//! mallory: chem), real sbatch and salloc run as those users.
+//!
+//! Each test asserts the exit code and the exact lines users see, and that
+//! slurmctld survived with a clean log. Like tests/cluster_accounting.rs it
+//! starts the cluster with accounting itself, and `container/cluster test`
+//! leaves it out unless given `--accounting`.
+
+mod common;
+
+use common::cluster::{self, ensure_accounting, CmdOutput};
+use common::users::run_as;
+
+/// tests/fixtures/policy.yaml, plus: partition gpu only for account
+/// physics, group hpcadmin exempt from everything, mallory denied, and
+/// interactive jobs capped at 8 hours.
+fn who_policy(reference: &str) -> String {
+    let gpu = "  gpu:\n    reserved_for: [gpu]\n";
+    assert!(
+        reference.contains(gpu),
+        "tests/fixtures/policy.yaml changed: its gpu partition is not\n{gpu}"
+    );
+    let mut policy = reference.replace(gpu, &format!("{gpu}    allow: {{accounts: [physics]}}\n"));
+    policy.push_str(
+        "\nexempt:\n  - groups: [hpcadmin]\n\
+         deny:\n  - users: [mallory]\n    message: \"mallory's access is suspended; contact \
+         hpc-support@example.org\"\n\
+         time:\n  interactive:\n    max: \"8:00:00\"\n",
+    );
+    policy
+}
+
+/// The user-visible lines of a refused submission.
+fn assert_refused(out: &CmdOutput, what: &str, lines: &[&str]) {
+    assert_eq!(out.code, 1, "{what} should be refused:\n{out:?}");
+    for line in lines {
+        assert!(
+            out.stderr.lines().any(|l| l == *line),
+            "{what}: stderr lacks the line\n  {line}\n{out:?}"
+        );
+    }
+    assert!(
+        out.job_id().is_none(),
+        "{what}: nothing may be submitted:\n{out:?}"
+    );
+}
+
+/// Asserts that the submission was accepted, and cancels the (held) job.
+fn assert_accepted(c: &cluster::Cluster, out: &CmdOutput, what: &str) {
+    assert_eq!(out.code, 0, "{what} should be accepted:\n{out:?}");
+    let job = out.expect_job_id();
+    let cancel = c.run("scancel", &[&job.to_string()]);
+    assert!(cancel.success(), "scancel {job}:\n{cancel:?}");
+}
+
+const GPU_ALLOW_BOB: &str = "job uses partition gpu as user bob with account chem, but partition \
+                             gpu is only for accounts physics; submit with -A physics (or another \
+                             account listed) if you belong to it, or use another partition \
+                             (policy: partitions.gpu.allow)";
+
+#[test]
+fn a_gpu_job_is_judged_by_the_default_account_and_by_dash_a() {
+    let c = ensure_accounting();
+    let _policy = c.with_policy(&who_policy(&c.reference_policy()));
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+    let gpu_job = |extra: &[&str]| {
+        let mut args = vec![
+            "--hold",
+            "-p",
+            "gpu",
+            "--gres=gpu:1",
+            "-t",
+            "1",
+            "-o",
+            "/dev/null",
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--wrap", "true"]);
+        run_as(c, "bob", "sbatch", &args)
+    };
+    // No -A: bob's default account, chem, which partition gpu does not take.
+    assert_refused(
+        &gpu_job(&[]),
+        "bob's GPU job without -A",
+        &[
+            &format!("sbatch: error: {GPU_ALLOW_BOB}"),
+            "sbatch: error: Batch job submission failed: Invalid partition name specified",
+        ],
+    );
+    assert_accepted(
+        c,
+        &gpu_job(&["-A", "physics"]),
+        "bob's GPU job with -A physics",
+    );
+    // slurmctld records accounts lower-cased, and so does hetpolicy.
+    assert_accepted(
+        c,
+        &gpu_job(&["-A", "Physics"]),
+        "bob's GPU job with -A Physics",
+    );
+    cluster::assert_controller_healthy(c, pid, offset);
+}
+
+#[test]
+fn group_hpcadmin_is_exempt_and_others_are_not() {
+    let c = ensure_accounting();
+    let _policy = c.with_policy(&who_policy(&c.reference_policy()));
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+    // Component 1 asks for a GPU on partition cpu.
+    let hetjob = |user: &str| {
+        run_as(
+            c,
+            user,
+            "sbatch",
+            &[
+                "--hold",
+                "-p",
+                "cpu",
+                "-t",
+                "1",
+                "-o",
+                "/dev/null",
+                ":",
+                "-p",
+                "cpu",
+                "--gres=gpu:1",
+                "-t",
+                "1",
+                "--wrap",
+                "true",
+            ],
+        )
+    };
+    let policy_line = "sbatch: error: 1: hetjob component 1 requests gpu:1 on partition cpu; gpu \
+                       components must use --partition=gpu (policy: accelerators.gpu)";
+    assert_refused(
+        &hetjob("alice"),
+        "alice's GPU component on partition cpu",
+        &[
+            policy_line,
+            "sbatch: error: Batch job submission failed: Invalid partition name specified",
+        ],
+    );
+    // carol (group hpcadmin) is exempt: hetpolicy lets the component
+    // through as written, and Slurm itself judges it (partition cpu has no
+    // GPU node, which Slurm may refuse with its own error).
+    let carol = hetjob("carol");
+    assert!(
+        !carol.stderr.contains("(policy:"),
+        "carol is exempt, yet hetpolicy refused her hetjob:\n{carol:?}"
+    );
+    if carol.code == 0 {
+        assert_accepted(c, &carol, "carol's GPU component on partition cpu");
+    } else {
+        assert!(
+            carol
+                .stderr
+                .contains("Requested node configuration is not available"),
+            "carol's hetjob was refused for another reason than Slurm's own:\n{carol:?}"
+        );
+    }
+    cluster::assert_controller_healthy(c, pid, offset);
+}
+
+#[test]
+fn group_hpcadmin_is_exempt_from_a_rule_slurm_does_not_check() {
+    let c = ensure_accounting();
+    let _policy = c.with_policy(&who_policy(&c.reference_policy()));
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+    // QOS gpu on partition cpu: Slurm accepts it (every association may
+    // use QOS gpu), the policy allows only normal and long there.
+    let job = |user: &str| {
+        run_as(
+            c,
+            user,
+            "sbatch",
+            &[
+                "--hold",
+                "-p",
+                "cpu",
+                "--qos=gpu",
+                "-t",
+                "1",
+                "-o",
+                "/dev/null",
+                "--wrap",
+                "true",
+            ],
+        )
+    };
+    let alice = job("alice");
+    assert_eq!(
+        alice.code, 1,
+        "alice's QOS gpu on partition cpu:\n{alice:?}"
+    );
+    assert!(
+        alice.stderr.contains("(policy: partitions.cpu.qos"),
+        "alice's QOS gpu on partition cpu is refused by another rule:\n{alice:?}"
+    );
+    assert_accepted(c, &job("carol"), "carol's QOS gpu on partition cpu");
+    cluster::assert_controller_healthy(c, pid, offset);
+}
+
+#[test]
+fn a_denied_user_is_refused_with_the_site_message() {
+    let c = ensure_accounting();
+    let _policy = c.with_policy(&who_policy(&c.reference_policy()));
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+    let out = run_as(
+        c,
+        "mallory",
+        "sbatch",
+        &[
+            "--hold",
+            "-p",
+            "cpu",
+            "-t",
+            "1",
+            "-o",
+            "/dev/null",
+            "--wrap",
+            "true",
+        ],
+    );
+    assert_refused(
+        &out,
+        "mallory's job",
+        &[
+            "sbatch: error: job refused for user mallory: mallory's access is suspended; \
+             contact hpc-support@example.org (policy: deny)",
+            "sbatch: error: Batch job submission failed: Access/permission denied",
+        ],
+    );
+    cluster::assert_controller_healthy(c, pid, offset);
+}
+
+#[test]
+fn interactive_jobs_are_capped_and_batch_jobs_are_not() {
+    let c = ensure_accounting();
+    let _policy = c.with_policy(&who_policy(&c.reference_policy()));
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+    let salloc = run_as(
+        c,
+        "alice",
+        "salloc",
+        &["--no-shell", "-p", "cpu", "-t", "9:00:00"],
+    );
+    assert_eq!(
+        salloc.code, 1,
+        "a 9-hour salloc should be refused:\n{salloc:?}"
+    );
+    let line = "salloc: error: job is an interactive job asking for --time=09:00:00, but \
+                interactive jobs may run at most 08:00:00; ask for --time=08:00:00 or less, or \
+                submit the work as a batch job with sbatch (policy: time.interactive.max)";
+    assert!(
+        salloc.stderr.lines().any(|l| l == line),
+        "salloc's stderr lacks the line\n  {line}\n{salloc:?}"
+    );
+    assert!(
+        salloc.stderr.contains("Invalid time limit specification"),
+        "{salloc:?}"
+    );
+    let sbatch = run_as(
+        c,
+        "alice",
+        "sbatch",
+        &[
+            "--hold",
+            "-p",
+            "cpu",
+            "-t",
+            "9:00:00",
+            "-o",
+            "/dev/null",
+            "--wrap",
+            "true",
+        ],
+    );
+    assert_accepted(c, &sbatch, "the same job as a batch job");
+    cluster::assert_controller_healthy(c, pid, offset);
+}
+
+#[test]
+fn a_hetjob_names_the_component_that_breaks_a_rule_about_who() {
+    let c = ensure_accounting();
+    let _policy = c.with_policy(&who_policy(&c.reference_policy()));
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+    let out = run_as(
+        c,
+        "bob",
+        "sbatch",
+        &[
+            "--hold",
+            "-p",
+            "cpu",
+            "-t",
+            "1",
+            "-o",
+            "/dev/null",
+            ":",
+            "-p",
+            "gpu",
+            "--gres=gpu:1",
+            "-t",
+            "1",
+            "--wrap",
+            "true",
+        ],
+    );
+    let component_1 = GPU_ALLOW_BOB.replacen("job uses", "hetjob component 1 uses", 1);
+    assert_refused(
+        &out,
+        "bob's hetjob with a GPU component",
+        &[
+            &format!("sbatch: error: 1: {component_1}"),
+            "sbatch: error: Batch job submission failed: Invalid partition name specified",
+        ],
+    );
+    cluster::assert_controller_healthy(c, pid, offset);
+}
