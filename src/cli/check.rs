@@ -12,6 +12,7 @@ use hetpolicy_core::store::MAX_POLICY_BYTES;
 use hetpolicy_core::trust::{self, Owners};
 
 use crate::args::{no_value, Args, Format, Item, UsageError};
+use crate::cluster;
 use crate::output::json;
 use crate::report::{Problem, Report};
 
@@ -21,6 +22,8 @@ pub struct Options {
     policy: Option<PathBuf>,
     format: Format,
     deny_warnings: bool,
+    /// `--cluster`: also hold the policy's names against the live cluster.
+    cluster: bool,
 }
 
 impl Options {
@@ -29,6 +32,7 @@ impl Options {
             policy: None,
             format: Format::Text,
             deny_warnings: false,
+            cluster: false,
         };
         while let Some(item) = args.next_item() {
             match item {
@@ -37,6 +41,10 @@ impl Options {
                     "deny-warnings" => {
                         no_value(&name, inline)?;
                         options.deny_warnings = true;
+                    }
+                    "cluster" => {
+                        no_value(&name, inline)?;
+                        options.cluster = true;
                     }
                     _ => return Err(UsageError(format!("check: unknown option --{name}"))),
                 },
@@ -64,7 +72,13 @@ impl Options {
 pub fn run(options: Options) -> Result<u8, UsageError> {
     let installed = options.policy.is_none();
     let path = options.policy.unwrap_or_else(|| default_policy_path(None));
-    let report = check(&path, installed);
+    let mut report = check(&path, installed);
+    if options.cluster && report.errors.is_empty() {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let (errors, warnings) = cluster::check(&text);
+        report.errors.extend(errors);
+        report.warnings.extend(warnings);
+    }
     let failed =
         !report.errors.is_empty() || (options.deny_warnings && !report.warnings.is_empty());
     let text = match options.format {

@@ -2,7 +2,7 @@
 //! the same engine the Slurm plugins run.
 //!
 //! ```text
-//! hetpolicy check [--format text|json] [--deny-warnings] [POLICY]
+//! hetpolicy check [--format text|json] [--deny-warnings] [--cluster] [POLICY]
 //! hetpolicy eval [--policy FILE] [--slurm-conf FILE | --no-slurm-conf]
 //!                [--slurm RELEASE] [--format text|json] [--strict]
 //!                SCRIPT [-- SBATCH-ARGS...]
@@ -15,6 +15,7 @@
 
 mod args;
 mod check;
+mod cluster;
 mod eval;
 mod output;
 mod release;
@@ -26,7 +27,7 @@ use std::process::ExitCode;
 use args::{Args, UsageError};
 
 const USAGE: &str = "\
-usage: hetpolicy check [--format text|json] [--deny-warnings] [POLICY]
+usage: hetpolicy check [--format text|json] [--deny-warnings] [--cluster] [POLICY]
        hetpolicy eval [--policy FILE] [--slurm-conf FILE | --no-slurm-conf]
                       [--slurm RELEASE] [--format text|json] [--strict]
                       SCRIPT [-- SBATCH-ARGS...]
@@ -37,6 +38,8 @@ check  validates a policy file exactly as the Slurm plugins load it and
        rules that load but are surely wrong. Exit 0 when valid, 1 when not
        (or with warnings under --deny-warnings), 2 on usage errors.
        POLICY defaults to hetpolicy.yaml beside $SLURM_CONF (or /etc/slurm).
+       --cluster also holds every partition, QOS, account and GRES the
+       policy names against the live cluster (scontrol, sacctmgr).
 
 eval   judges a batch script as `sbatch SBATCH-ARGS SCRIPT` would be judged:
        it reads the #SBATCH lines, `#SBATCH hetjob` separators, components

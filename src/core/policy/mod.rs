@@ -7,6 +7,7 @@
 
 mod file;
 mod lint;
+mod names;
 mod site_option;
 mod who;
 
@@ -19,6 +20,7 @@ use serde_saphyr::Spanned;
 pub use file::{AcceleratorAction, OnError, UnjudgedUpdates};
 use file::{Name, PolicyFile};
 pub use lint::{closest_name, lint, PolicyWarning};
+pub use names::{referenced_names, NameKind, NameRef};
 pub use site_option::{SiteOption, COMPONENT_ENV, JOB_ENV_PREFIX};
 pub use who::{Rule, Rules};
 pub(crate) use who::{WhoRules, WhoSet};
