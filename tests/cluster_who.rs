@@ -14,15 +14,18 @@ mod common;
 
 use common::cluster::{self, ensure_accounting, CmdOutput};
 use common::users::run_as;
+use std::time::Duration;
 
 /// tests/fixtures/policy.yaml, plus: partition gpu only for account
 /// physics, group hpcadmin exempt from everything, mallory denied, and
 /// interactive jobs capped at 8 hours.
 fn who_policy(reference: &str) -> String {
-    let gpu = "  gpu:\n    reserved_for: [gpu]\n";
-    assert!(
-        reference.contains(gpu),
-        "tests/fixtures/policy.yaml changed: its gpu partition is not\n{gpu}"
+    // Partition gpu's one line that names GRES gpu.
+    let gpu = "    reserved_for: [gpu]\n";
+    assert_eq!(
+        reference.matches(gpu).count(),
+        1,
+        "tests/fixtures/policy.yaml changed: partition gpu's line\n{gpu}is not there once"
     );
     let mut policy = reference.replace(gpu, &format!("{gpu}    allow: {{accounts: [physics]}}\n"));
     policy.push_str(
@@ -32,6 +35,18 @@ fn who_policy(reference: &str) -> String {
          time:\n  interactive:\n    max: \"8:00:00\"\n",
     );
     policy
+}
+
+/// Longer than the plugin's change-check interval (250 ms) plus the time a
+/// new file must have settled (100 ms), as in tests/cluster_reload.rs.
+const SETTLE: Duration = Duration::from_millis(600);
+
+/// Installs [`who_policy`] until the guard is dropped, and waits until the
+/// plugin reads it at the next submission.
+fn install_who_policy(c: &cluster::Cluster) -> cluster::PolicyGuard<'_> {
+    let guard = c.with_policy(&who_policy(&c.reference_policy()));
+    std::thread::sleep(SETTLE);
+    guard
 }
 
 /// The user-visible lines of a refused submission.
@@ -65,7 +80,7 @@ const GPU_ALLOW_BOB: &str = "job uses partition gpu as user bob with account che
 #[test]
 fn a_gpu_job_is_judged_by_the_default_account_and_by_dash_a() {
     let c = ensure_accounting();
-    let _policy = c.with_policy(&who_policy(&c.reference_policy()));
+    let _policy = install_who_policy(c);
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());
     let gpu_job = |extra: &[&str]| {
         let mut args = vec![
@@ -108,7 +123,7 @@ fn a_gpu_job_is_judged_by_the_default_account_and_by_dash_a() {
 #[test]
 fn group_hpcadmin_is_exempt_and_others_are_not() {
     let c = ensure_accounting();
-    let _policy = c.with_policy(&who_policy(&c.reference_policy()));
+    let _policy = install_who_policy(c);
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());
     // Component 1 asks for a GPU on partition cpu.
     let hetjob = |user: &str| {
@@ -169,7 +184,7 @@ fn group_hpcadmin_is_exempt_and_others_are_not() {
 #[test]
 fn group_hpcadmin_is_exempt_from_a_rule_slurm_does_not_check() {
     let c = ensure_accounting();
-    let _policy = c.with_policy(&who_policy(&c.reference_policy()));
+    let _policy = install_who_policy(c);
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());
     // QOS gpu on partition cpu: Slurm accepts it (every association may
     // use QOS gpu), the policy allows only normal and long there.
@@ -208,7 +223,7 @@ fn group_hpcadmin_is_exempt_from_a_rule_slurm_does_not_check() {
 #[test]
 fn a_denied_user_is_refused_with_the_site_message() {
     let c = ensure_accounting();
-    let _policy = c.with_policy(&who_policy(&c.reference_policy()));
+    let _policy = install_who_policy(c);
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());
     let out = run_as(
         c,
@@ -241,7 +256,7 @@ fn a_denied_user_is_refused_with_the_site_message() {
 #[test]
 fn interactive_jobs_are_capped_and_batch_jobs_are_not() {
     let c = ensure_accounting();
-    let _policy = c.with_policy(&who_policy(&c.reference_policy()));
+    let _policy = install_who_policy(c);
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());
     let salloc = run_as(
         c,
@@ -253,15 +268,17 @@ fn interactive_jobs_are_capped_and_batch_jobs_are_not() {
         salloc.code, 1,
         "a 9-hour salloc should be refused:\n{salloc:?}"
     );
-    let line = "salloc: error: job is an interactive job asking for --time=09:00:00, but \
-                interactive jobs may run at most 08:00:00; ask for --time=08:00:00 or less, or \
-                submit the work as a batch job with sbatch (policy: time.interactive.max)";
+    let line = "salloc: error: job asks for --time=09:00:00, but interactive jobs (salloc, \
+                srun) may run at most 08:00:00; ask for --time=08:00:00 or less, or submit the \
+                work as a batch job with sbatch (policy: time.interactive.max)";
     assert!(
         salloc.stderr.lines().any(|l| l == line),
         "salloc's stderr lacks the line\n  {line}\n{salloc:?}"
     );
     assert!(
-        salloc.stderr.contains("Invalid time limit specification"),
+        salloc
+            .stderr
+            .contains("Requested time limit is invalid (missing or exceeds some limit)"),
         "{salloc:?}"
     );
     let sbatch = run_as(
@@ -287,7 +304,7 @@ fn interactive_jobs_are_capped_and_batch_jobs_are_not() {
 #[test]
 fn a_hetjob_names_the_component_that_breaks_a_rule_about_who() {
     let c = ensure_accounting();
-    let _policy = c.with_policy(&who_policy(&c.reference_policy()));
+    let _policy = install_who_policy(c);
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());
     let out = run_as(
         c,
