@@ -184,3 +184,53 @@ fn alice_cannot_use_chem() {
     let out = submit_as("alice", "physics");
     assert!(out.success(), "alice -A physics refused:\n{out:?}");
 }
+
+/// `hetpolicy check --cluster` on the accounting cluster: a QOS slurmdbd
+/// lacks and a partition slurm.conf lacks are errors at their places; the
+/// reference policy itself matches the cluster.
+#[test]
+fn check_cluster_reports_what_the_cluster_lacks() {
+    let c = ensure_accounting();
+    let hetpolicy = common::bin::hetpolicy();
+    let reference = c.reference_policy_path();
+    let reference = reference.to_str().expect("a UTF-8 path");
+    let out = c.run(hetpolicy, &["check", "--cluster", reference]);
+    assert!(
+        out.success(),
+        "the reference policy matches the cluster:\n{out:?}"
+    );
+    assert!(out.stdout.contains("; 0 warnings"), "{out:?}");
+
+    let text =
+        c.reference_policy()
+            .replacen("\nqos:\n", "\nqos:\n  premium:\n    max_time: 1:00:00\n", 1);
+    let text = text.replacen("\npartitions:\n", "\npartitions:\n  bigmem: {}\n", 1);
+    let path = c.tmp_dir().join("check-cluster.yaml");
+    std::fs::write(&path, &text).expect("write the policy");
+    let file = path.to_str().expect("a UTF-8 path");
+    let line_of = |needle: &str| {
+        text.lines()
+            .position(|l| l.starts_with(needle))
+            .unwrap_or_else(|| panic!("no line {needle:?}"))
+            + 1
+    };
+    let out = c.run(hetpolicy, &["check", "--cluster", file]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let partition = format!(
+        "{file}:{}:3: error: partition 'bigmem' (partitions) does not exist on this cluster \
+         (scontrol show partition lists: cpu, gpu, quantum)",
+        line_of("  bigmem:")
+    );
+    let qos = format!(
+        "{file}:{}:3: error: QOS 'premium' (qos) does not exist on this cluster (sacctmgr show \
+         qos lists: gpu, long, normal)",
+        line_of("  premium:")
+    );
+    assert!(out.stdout.contains(&partition), "{partition}\n{out:?}");
+    assert!(out.stdout.contains(&qos), "{qos}\n{out:?}");
+    assert!(
+        out.stdout
+            .contains("hint: create it (sacctmgr add qos premium), or fix the name"),
+        "{out:?}"
+    );
+}
