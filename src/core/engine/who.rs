@@ -18,8 +18,16 @@ enum Match<'s> {
     Yes(Subject<'s>),
     /// Not listed.
     No,
-    /// Only groups could make it match, and they are not known.
-    GroupsUnknown,
+    /// Not listed as far as is known, but the part that could make it
+    /// match (the user's name, or groups) could not be looked up.
+    Unknown(Lookup),
+}
+
+/// What the user database did not answer in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lookup {
+    Name,
+    Groups,
 }
 
 /// What made a submitter match: the part messages name.
@@ -54,21 +62,22 @@ fn matches<'s>(set: &WhoSet, component: &Component<'s>) -> Match<'s> {
             return Match::Yes(Subject::Account(account));
         }
     }
-    if set.groups.is_empty() {
-        return Match::No;
-    }
-    if !submitter.groups_known {
-        return Match::GroupsUnknown;
-    }
-    submitter
-        .groups
-        .iter()
-        .find(|g| {
+    if submitter.groups_known {
+        if let Some(group) = submitter.groups.iter().find(|g| {
             set.groups
                 .iter()
                 .any(|listed| listed.as_ref() == g.as_str())
-        })
-        .map_or(Match::No, |g| Match::Yes(Subject::Group(g)))
+        }) {
+            return Match::Yes(Subject::Group(group));
+        }
+    }
+    if submitter.user.is_none() && !set.users.is_empty() {
+        return Match::Unknown(Lookup::Name);
+    }
+    if !submitter.groups_known && !set.groups.is_empty() {
+        return Match::Unknown(Lookup::Groups);
+    }
+    Match::No
 }
 
 /// The rules `component`'s submitter is exempt from (the union of the
@@ -88,17 +97,23 @@ fn judged(component: &Component<'_>) -> bool {
     component.submitter.is_some()
 }
 
-fn groups_unknown(component: &Component<'_>, rule: &str) -> Rejection {
-    let user = component
-        .submitter
+fn unknown(component: &Component<'_>, lookup: Lookup, rule: &str) -> Rejection {
+    let submitter = component.submitter;
+    let user = submitter
         .and_then(|s| s.user.as_deref())
-        .map_or_else(|| "this user".to_owned(), |u| format!("user {}", shown(u)));
+        .map(|u| format!("user {}", shown(u)));
+    let user = user.unwrap_or_else(|| format!("uid {}", submitter.map_or(0, |s| s.uid)));
+    let what = match lookup {
+        Lookup::Name => "the name",
+        Lookup::Groups => "the groups",
+    };
     reject(
         RejectCode::AccessDenied,
         format!(
-            "{} cannot be judged: the groups of {user} could not be looked up (the user \
-             database did not answer in time), and the rule depends on them; submit again \
-             in a minute, or contact your administrator if this persists (policy: {rule})",
+            "{} cannot be judged: {what} of {user} could not be looked up (the user database \
+             did not answer in time, or does not know the user), and the rule depends on it; \
+             submit again in a minute, or contact your administrator if this persists \
+             (policy: {rule})",
             component.position
         ),
     )
@@ -138,7 +153,7 @@ pub(crate) fn check_deny(policy: &Policy, component: &Component<'_>) -> Result<(
                     ),
                 ))
             }
-            Match::GroupsUnknown => return Err(groups_unknown(component, "deny")),
+            Match::Unknown(lookup) => return Err(unknown(component, lookup, "deny")),
             Match::No => {}
         }
     }
@@ -172,9 +187,10 @@ pub(crate) fn check_access(
                         ),
                     ))
                 }
-                Match::GroupsUnknown => {
-                    return Err(groups_unknown(
+                Match::Unknown(lookup) => {
+                    return Err(unknown(
                         component,
+                        lookup,
                         &format!("partitions.{partition}.deny"),
                     ))
                 }
@@ -184,9 +200,10 @@ pub(crate) fn check_access(
         if let Some(allow) = &rule.allow {
             match matches(allow, component) {
                 Match::Yes(_) => {}
-                Match::GroupsUnknown => {
-                    return Err(groups_unknown(
+                Match::Unknown(lookup) => {
+                    return Err(unknown(
                         component,
+                        lookup,
                         &format!("partitions.{partition}.allow"),
                     ))
                 }
@@ -469,6 +486,27 @@ time:
         assert!(
             message.ends_with("(policy: partitions.debug.deny)"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_name_refuses_user_lists_and_never_exempts() {
+        let p = policy(POLICY);
+        let nameless = Submitter {
+            uid: 4242,
+            user: None,
+            groups: Vec::new(),
+            groups_known: false,
+        };
+        // `deny` lists mallory: an unknown name might be hers.
+        let (code, message) = refused(judge(&p, &job(&nameless, "chem", "cpu")));
+        assert_eq!(code, RejectCode::AccessDenied);
+        assert_eq!(
+            message,
+            "job cannot be judged: the name of uid 4242 could not be looked up (the user \
+             database did not answer in time, or does not know the user), and the rule \
+             depends on it; submit again in a minute, or contact your administrator if this \
+             persists (policy: deny)"
         );
     }
 

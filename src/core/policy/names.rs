@@ -73,6 +73,11 @@ impl Names {
     }
 }
 
+/// A dotted key, `partitions.gpu.allow.accounts`.
+fn key(parts: &[&str]) -> String {
+    parts.join(".")
+}
+
 fn collect(file: &PolicyFile, refs: &mut Names) {
     use NameKind::{Account, Gres, Partition, Qos};
     for (name, partition) in &file.partitions {
@@ -81,18 +86,26 @@ fn collect(file: &PolicyFile, refs: &mut Names) {
         refs.all(
             Gres,
             &partition.reserved_for,
-            &format!("partitions.{p}.reserved_for"),
+            &key(&["partitions", p, "reserved_for"]),
         );
         if let Some(qos) = &partition.qos {
-            refs.all(Qos, &qos.allowed, &format!("partitions.{p}.qos.allowed"));
-            refs.all(Qos, &qos.default, &format!("partitions.{p}.qos.default"));
+            refs.all(
+                Qos,
+                &qos.allowed,
+                &key(&["partitions", p, "qos", "allowed"]),
+            );
+            refs.all(
+                Qos,
+                &qos.default,
+                &key(&["partitions", p, "qos", "default"]),
+            );
         }
         for (which, who) in [("allow", &partition.allow), ("deny", &partition.deny)] {
             if let Some(who) = who {
                 refs.all(
                     Account,
                     &who.accounts,
-                    &format!("partitions.{p}.{which}.accounts"),
+                    &key(&["partitions", p, which, "accounts"]),
                 );
             }
         }
@@ -102,7 +115,7 @@ fn collect(file: &PolicyFile, refs: &mut Names) {
         refs.all(
             Partition,
             &rule.partitions,
-            &format!("accelerators.{}.partitions", gres.value),
+            &key(&["accelerators", &gres.value, "partitions"]),
         );
     }
     for (name, limits) in &file.qos {
@@ -110,7 +123,7 @@ fn collect(file: &PolicyFile, refs: &mut Names) {
         refs.all(
             Gres,
             limits.max_gres.keys(),
-            &format!("qos.{}.max_gres", name.value),
+            &key(&["qos", &name.value, "max_gres"]),
         );
     }
     refs.all(
@@ -123,12 +136,12 @@ fn collect(file: &PolicyFile, refs: &mut Names) {
         refs.all(
             Partition,
             &option.required_on.partitions,
-            &format!("options.{o}.required_on.partitions"),
+            &key(&["options", o, "required_on", "partitions"]),
         );
         refs.all(
             Gres,
             &option.required_on.gres,
-            &format!("options.{o}.required_on.gres"),
+            &key(&["options", o, "required_on", "gres"]),
         );
     }
     for entry in &file.deny {
