@@ -26,6 +26,9 @@ pub(crate) struct JobText<'a> {
     std_out: Option<Cow<'a, str>>,
     std_err: Option<Cow<'a, str>>,
     std_in: Option<Cow<'a, str>>,
+    req_nodes: Option<Cow<'a, str>>,
+    exc_nodes: Option<Cow<'a, str>>,
+    name: Option<Cow<'a, str>>,
     spank_job_env: SpankJobEnv<'a>,
 }
 
@@ -97,6 +100,9 @@ impl<'a> JobText<'a> {
                 std_out: text(desc.std_out),
                 std_err: text(desc.std_err),
                 std_in: text(desc.std_in),
+                req_nodes: text(desc.req_nodes),
+                exc_nodes: text(desc.exc_nodes),
+                name: text(desc.name),
                 spank_job_env: SpankJobEnv::read(desc),
             }
         }
@@ -130,6 +136,9 @@ impl<'a> JobText<'a> {
             submitter: None,
             account: None,
             kind: None,
+            nodelist: self.req_nodes.as_deref(),
+            exclude: self.exc_nodes.as_deref(),
+            job_name: self.name.as_deref(),
         }
     }
 }

@@ -113,6 +113,12 @@ pub struct Component<'a> {
     /// Batch or interactive; `None` for a later hetjob component, which
     /// is whatever component 0 was.
     pub kind: Option<JobKind>,
+    /// `-w`/`--nodelist`.
+    pub nodelist: Option<&'a str>,
+    /// `-x`/`--exclude`.
+    pub exclude: Option<&'a str>,
+    /// `-J`/`--job-name`.
+    pub job_name: Option<&'a str>,
 }
 
 /// Who submits a job, as slurmctld knows them.

@@ -12,6 +12,7 @@
 mod accelerators;
 mod bounds;
 mod component;
+mod forbid;
 mod hetjob;
 mod io_files;
 mod options;
@@ -225,6 +226,7 @@ fn judge<'p>(
     if applies(Rule::Partitions) {
         who::check_access(policy, component, &partitions)?;
         accelerators::check_reserved(policy, component, &requested, &partitions)?;
+        forbid::check(policy, component, &partitions)?;
     }
     if applies(Rule::Qos) {
         qos::check(policy, component, &partitions, &mut changes)?;

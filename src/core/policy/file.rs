@@ -226,6 +226,25 @@ pub struct PartitionFile {
     /// These submitters may not use the partition.
     #[serde(default)]
     pub deny: Option<WhoFile>,
+    /// Requests refused on the partition.
+    #[serde(default)]
+    pub forbid: Option<ForbidFile>,
+}
+
+/// `partitions.<name>.forbid`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForbidFile {
+    /// `-w`/`--nodelist`: users may not pick the nodes.
+    #[serde(default)]
+    pub nodelist: bool,
+    /// `-x`/`--exclude`: users may not leave nodes out.
+    #[serde(default)]
+    pub exclude: bool,
+    /// Job names (`-J`) reserved for others; a trailing `*` matches any
+    /// name that starts with what comes before it.
+    #[serde(default)]
+    pub job_names: Vec<Name>,
 }
 
 /// `partitions.<name>.qos`.

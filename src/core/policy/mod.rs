@@ -54,6 +54,29 @@ pub(crate) struct PartitionRule {
     pub(crate) allow: Option<WhoSet>,
     /// `deny`: these submitters may not.
     pub(crate) deny: Option<WhoSet>,
+    /// `forbid`: requests refused here.
+    pub(crate) forbid: Forbid,
+}
+
+/// The compiled `partitions.<name>.forbid`.
+#[derive(Debug, Default)]
+pub(crate) struct Forbid {
+    pub(crate) nodelist: bool,
+    pub(crate) exclude: bool,
+    pub(crate) job_names: Vec<Box<str>>,
+}
+
+impl Forbid {
+    /// The listed job name (or `prefix*` pattern) that `name` is.
+    pub(crate) fn job_name(&self, name: &str) -> Option<&str> {
+        self.job_names
+            .iter()
+            .find(|listed| match listed.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => listed.as_ref() == name,
+            })
+            .map(AsRef::as_ref)
+    }
 }
 
 /// The compiled `accelerators.<gres>` entry.
@@ -378,6 +401,15 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
                 default_qos,
                 allow: who::compile_access(partition.allow.as_ref()),
                 deny: who::compile_access(partition.deny.as_ref()),
+                forbid: partition
+                    .forbid
+                    .as_ref()
+                    .map(|f| Forbid {
+                        nodelist: f.nodelist,
+                        exclude: f.exclude,
+                        job_names: f.job_names.iter().map(boxed).collect(),
+                    })
+                    .unwrap_or_default(),
             },
         );
     }

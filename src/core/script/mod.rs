@@ -233,6 +233,9 @@ impl Request {
             submitter: None,
             account: self.account.as_deref(),
             kind: Some(JobKind::Batch),
+            nodelist: self.values.get("nodelist").map(String::as_str),
+            exclude: self.values.get("exclude").map(String::as_str),
+            job_name: self.values.get("job-name").map(String::as_str),
         }
     }
 

@@ -1,0 +1,150 @@
+//! `partitions.<p>.forbid` on the real slurmctld: `--nodelist`,
+//! `--exclude` and reserved job names refused on a partition, through
+//! sbatch and salloc, with the exact lines users see; the same requests
+//! accepted on a partition that allows them.
+mod common;
+
+use std::time::Duration;
+
+use common::cluster::{self, Cluster, CmdOutput};
+
+/// Long enough for the plugin to see a changed policy file (it looks at
+/// most every 250 ms, when a submission arrives).
+const SETTLE: Duration = Duration::from_millis(600);
+
+fn install_policy(c: &Cluster) -> cluster::PolicyGuard<'_> {
+    let text = c.reference_policy().replacen(
+        "    default: true\n",
+        "    default: true\n    forbid:\n      nodelist: true\n      exclude: true\n      \
+         job_names: [sys-*]\n",
+        1,
+    );
+    assert!(
+        text.contains("forbid:"),
+        "the reference policy changed shape"
+    );
+    let guard = c.with_policy(&text);
+    std::thread::sleep(SETTLE);
+    guard
+}
+
+fn assert_refused(out: &CmdOutput, what: &str, lines: &[&str]) {
+    assert_eq!(out.code, 1, "{what} should be refused:\n{out:?}");
+    for line in lines {
+        assert!(
+            out.stderr.lines().any(|l| l == *line),
+            "{what}: stderr lacks the line\n  {line}\n{out:?}"
+        );
+    }
+    assert!(
+        out.job_id().is_none(),
+        "{what}: nothing may be submitted:\n{out:?}"
+    );
+}
+
+fn assert_accepted(c: &Cluster, out: &CmdOutput, what: &str) {
+    assert_eq!(out.code, 0, "{what} should be accepted:\n{out:?}");
+    let job = out.expect_job_id();
+    let cancel = c.run("scancel", &[&job.to_string()]);
+    assert!(cancel.success(), "scancel {job}:\n{cancel:?}");
+}
+
+fn sbatch(c: &Cluster, args: &[&str]) -> CmdOutput {
+    let mut all = vec!["--hold", "-t", "1", "-o", "/dev/null"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--wrap", "true"]);
+    c.run("sbatch", &all)
+}
+
+#[test]
+fn nodelist_exclude_and_reserved_names_are_refused_on_the_partition() {
+    let c = cluster::ensure_up();
+    let _policy = install_policy(c);
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+
+    assert_refused(
+        &sbatch(c, &["-p", "cpu", "-w", "c1"]),
+        "sbatch -w c1 on cpu",
+        &[
+            "sbatch: error: job gives --nodelist=c1 on partition cpu, which does not allow it; \
+             drop --nodelist (-w) and let Slurm choose the nodes (policy: \
+             partitions.cpu.forbid)",
+            "sbatch: error: Batch job submission failed: Requested operation not supported on \
+             this system",
+        ],
+    );
+    assert_refused(
+        &sbatch(c, &["-p", "cpu", "-x", "c1"]),
+        "sbatch -x c1 on cpu",
+        &[
+            "sbatch: error: job gives --exclude=c1 on partition cpu, which does not allow it; \
+           drop --exclude (-x); if a node misbehaves, tell your administrator (policy: \
+           partitions.cpu.forbid)",
+        ],
+    );
+    // The default partition: no -p at all.
+    assert_refused(
+        &sbatch(c, &["-J", "sys-health"]),
+        "sbatch -J sys-health",
+        &[
+            "sbatch: error: job is named sys-health on partition cpu, where the job name sys-* \
+           is reserved; choose another --job-name (-J) (policy: \
+           partitions.cpu.forbid.job_names)",
+        ],
+    );
+    // A hetjob whose second component picks a node on cpu.
+    let het = c.run(
+        "sbatch",
+        &[
+            "--hold",
+            "-t",
+            "1",
+            "-o",
+            "/dev/null",
+            "-p",
+            "gpu",
+            "--gres=gpu:1",
+            ":",
+            "-p",
+            "cpu",
+            "-w",
+            "c1",
+            "--wrap",
+            "true",
+        ],
+    );
+    assert_refused(
+        &het,
+        "a hetjob with -w on component 1",
+        &[
+            "sbatch: error: 1: hetjob component 1 gives --nodelist=c1 on partition cpu, which \
+           does not allow it; drop --nodelist (-w) and let Slurm choose the nodes (policy: \
+           partitions.cpu.forbid)",
+        ],
+    );
+    // salloc is judged too.
+    let salloc = c.run(
+        "salloc",
+        &["--no-shell", "-t", "1", "-p", "cpu", "-w", "c1"],
+    );
+    assert_eq!(salloc.code, 1, "salloc -w c1 on cpu:\n{salloc:?}");
+    assert!(
+        salloc
+            .stderr
+            .contains("job gives --nodelist=c1 on partition cpu"),
+        "{salloc:?}"
+    );
+
+    // Allowed elsewhere, and without the forbidden options.
+    assert_accepted(
+        c,
+        &sbatch(c, &["-p", "gpu", "--gres=gpu:1", "-w", "g1"]),
+        "-w g1 on gpu",
+    );
+    assert_accepted(
+        c,
+        &sbatch(c, &["-p", "cpu", "-J", "my-sys-health"]),
+        "-J my-sys-health",
+    );
+    cluster::assert_controller_healthy(c, pid, offset);
+}
