@@ -23,10 +23,10 @@ pub(crate) fn check<'p>(
     changes: &mut Changes<'p>,
 ) -> Result<(), Rejection> {
     let Some(list) = component.qos else {
-        let default = partitions
-            .first()
-            .and_then(|p| policy.partitions.get(p))
-            .and_then(|rule| rule.default_qos.as_deref());
+        let rule = partitions.first().and_then(|p| policy.partitions.get(p));
+        let default = rule
+            .and_then(|rule| by_time(policy, &rule.qos_by_time, component))
+            .or_else(|| rule.and_then(|rule| rule.default_qos.as_deref()));
         changes.qos = default;
         // Without a default, the user's association default applies, which
         // the policy cannot see.
@@ -60,6 +60,28 @@ fn check_one<'p>(
         }
     }
     Ok(())
+}
+
+/// `partitions.<p>.qos.by_time`: the first QOS listed whose `max_time`
+/// holds the component's `--time` (one without `max_time` holds any).
+/// `None` without `--time`, or when none holds it: the default QOS then
+/// applies, and its limit refuses the time.
+fn by_time<'p>(
+    policy: &'p Policy,
+    listed: &'p [Box<str>],
+    component: &Component<'_>,
+) -> Option<&'p str> {
+    let time = component.time_limit?;
+    listed
+        .iter()
+        .find(|qos| {
+            policy
+                .qos
+                .get(qos.as_ref())
+                .and_then(|limits| limits.max_time)
+                .is_none_or(|max| !time.exceeds(max))
+        })
+        .map(AsRef::as_ref)
 }
 
 /// The QOS names of a `--qos` value: `gpu,normal` is two. Empty names are

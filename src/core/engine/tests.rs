@@ -869,3 +869,57 @@ fn a_qos_list_that_names_none_is_refused_with_the_fix() {
         );
     }
 }
+
+#[test]
+fn qos_by_time_picks_the_first_qos_whose_max_time_holds_the_time() {
+    let text = REFERENCE.replacen(
+        "      default: normal\n",
+        "      default: normal\n      by_time: [normal, long]\n",
+        1,
+    );
+    assert!(
+        text.contains("by_time"),
+        "the reference policy changed shape"
+    );
+    let p = Policy::from_yaml(&text, "policy.yaml").expect("loads");
+    let timed = |minutes: u32| Component {
+        time_limit: Some(TimeLimit::Minutes(minutes)),
+        ..on("cpu")
+    };
+    assert_eq!(changes(&plain(&p, &timed(60))).qos, Some("normal"));
+    assert_eq!(changes(&plain(&p, &timed(2 * 1440))).qos, Some("long"));
+    // Nothing holds 8 days: the default QOS applies, and its limit refuses.
+    let r = rejection(&plain(&p, &timed(8 * 1440)));
+    assert_eq!(r.code, RejectCode::InvalidTimeLimit);
+    assert!(
+        r.message.contains("(policy: qos.normal.max_time)"),
+        "{}",
+        r.message
+    );
+    // Without --time: the default, with its time limit.
+    let untimed = changes(&plain(&p, &on("cpu")));
+    assert_eq!(untimed.qos, Some("normal"));
+    assert_eq!(untimed.time_limit, Some(TimeLimit::Minutes(1440)));
+    // A QOS the user names is theirs.
+    let named = Component {
+        qos: Some("normal"),
+        ..timed(2 * 1440)
+    };
+    assert_eq!(
+        rejection(&plain(&p, &named)).code,
+        RejectCode::InvalidTimeLimit
+    );
+
+    let wrong = REFERENCE.replacen(
+        "      default: normal\n",
+        "      default: normal\n      by_time: [gpu]\n",
+        1,
+    );
+    let error = Policy::from_yaml(&wrong, "policy.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("partitions.cpu.qos.by_time names QOS 'gpu', which is not in its allowed list (long, normal)"),
+        "{error}"
+    );
+}

@@ -256,6 +256,10 @@ pub struct PartitionQosFile {
     /// The QOS set on components that name none.
     #[serde(default)]
     pub default: Option<Name>,
+    /// For a component that names no QOS but gives `--time`: the first of
+    /// these whose `max_time` holds that time, instead of `default`.
+    #[serde(default)]
+    pub by_time: Vec<Name>,
 }
 
 /// `on_error`: what happens to a job hetpolicy cannot judge (no valid

@@ -50,6 +50,9 @@ pub(crate) struct PartitionRule {
     /// `None`: any QOS.
     pub(crate) allowed_qos: Option<Vec<Box<str>>>,
     pub(crate) default_qos: Option<Box<str>>,
+    /// `qos.by_time`: the QOS to try, in order, for a component that gives
+    /// `--time` and no QOS.
+    pub(crate) qos_by_time: Vec<Box<str>>,
     /// `allow`: only these submitters may use the partition.
     pub(crate) allow: Option<WhoSet>,
     /// `deny`: these submitters may not.
@@ -387,6 +390,20 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
                         );
                     }
                 }
+                for by_time in &qos.by_time {
+                    if !qos.allowed.iter().any(|a| a.value == by_time.value) {
+                        problems.at(
+                            by_time,
+                            format!(
+                                "partitions.{}.qos.by_time names QOS '{}', which is not in its \
+                                 allowed list ({}): add it to allowed or remove it from by_time",
+                                name.value,
+                                by_time.value,
+                                list_or_none(&sorted_names(qos.allowed.iter()))
+                            ),
+                        );
+                    }
+                }
                 (
                     Some(qos.allowed.iter().map(boxed).collect()),
                     qos.default.as_ref().map(boxed),
@@ -399,6 +416,11 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
                 reserved_for: partition.reserved_for.iter().map(boxed).collect(),
                 allowed_qos,
                 default_qos,
+                qos_by_time: partition
+                    .qos
+                    .as_ref()
+                    .map(|q| q.by_time.iter().map(boxed).collect())
+                    .unwrap_or_default(),
                 allow: who::compile_access(partition.allow.as_ref()),
                 deny: who::compile_access(partition.deny.as_ref()),
                 forbid: partition

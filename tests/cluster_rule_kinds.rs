@@ -1,7 +1,7 @@
-//! `partitions.<p>.forbid` on the real slurmctld: `--nodelist`,
-//! `--exclude` and reserved job names refused on a partition, through
-//! sbatch and salloc, with the exact lines users see; the same requests
-//! accepted on a partition that allows them.
+//! The common rule kinds on the real slurmctld, with the exact lines users
+//! see: `partitions.<p>.forbid` (`--nodelist`, `--exclude`, reserved job
+//! names, through sbatch and salloc; allowed where not forbidden) and
+//! `partitions.<p>.qos.by_time` (the QOS chosen by `--time`).
 mod common;
 
 use std::time::Duration;
@@ -12,15 +12,12 @@ use common::cluster::{self, Cluster, CmdOutput};
 /// most every 250 ms, when a submission arrives).
 const SETTLE: Duration = Duration::from_millis(600);
 
-fn install_policy(c: &Cluster) -> cluster::PolicyGuard<'_> {
-    let text = c.reference_policy().replacen(
-        "    default: true\n",
-        "    default: true\n    forbid:\n      nodelist: true\n      exclude: true\n      \
-         job_names: [sys-*]\n",
-        1,
-    );
-    assert!(
-        text.contains("forbid:"),
+/// The reference policy with `before` replaced by `after` once.
+fn install_policy<'c>(c: &'c Cluster, before: &str, after: &str) -> cluster::PolicyGuard<'c> {
+    let text = c.reference_policy().replacen(before, after, 1);
+    assert_ne!(
+        text,
+        c.reference_policy(),
         "the reference policy changed shape"
     );
     let guard = c.with_policy(&text);
@@ -59,7 +56,12 @@ fn sbatch(c: &Cluster, args: &[&str]) -> CmdOutput {
 #[test]
 fn nodelist_exclude_and_reserved_names_are_refused_on_the_partition() {
     let c = cluster::ensure_up();
-    let _policy = install_policy(c);
+    let _policy = install_policy(
+        c,
+        "    default: true\n",
+        "    default: true\n    forbid:\n      nodelist: true\n      exclude: true\n      \
+         job_names: [sys-*]\n",
+    );
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());
 
     assert_refused(
@@ -145,6 +147,81 @@ fn nodelist_exclude_and_reserved_names_are_refused_on_the_partition() {
         c,
         &sbatch(c, &["-p", "cpu", "-J", "my-sys-health"]),
         "-J my-sys-health",
+    );
+    cluster::assert_controller_healthy(c, pid, offset);
+}
+
+#[test]
+fn qos_by_time_lets_a_longer_job_run_under_the_qos_that_holds_it() {
+    let c = cluster::ensure_up();
+    // cpu allows normal (1 day) and long (7 days); normal is the default.
+    let _policy = install_policy(
+        c,
+        "      default: normal\n",
+        "      default: normal\n      by_time: [normal, long]\n",
+    );
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+    // Two days and no --qos: long holds it, so the job is accepted...
+    let two_days = c.run(
+        "sbatch",
+        &[
+            "--hold",
+            "-p",
+            "cpu",
+            "-t",
+            "2-0",
+            "-o",
+            "/dev/null",
+            "--wrap",
+            "true",
+        ],
+    );
+    assert_eq!(two_days.code, 0, "{two_days:?}");
+    let job = two_days.expect_job_id();
+    let shown = c.run("scontrol", &["show", "job", &job.to_string()]).stdout;
+    assert!(shown.contains("TimeLimit=2-00:00:00"), "{shown}");
+    let cancel = c.run("scancel", &[&job.to_string()]);
+    assert!(cancel.success(), "{cancel:?}");
+    // ...while naming the default QOS keeps its 1-day limit.
+    let named = c.run(
+        "sbatch",
+        &[
+            "--hold",
+            "-p",
+            "cpu",
+            "--qos=normal",
+            "-t",
+            "2-0",
+            "-o",
+            "/dev/null",
+            "--wrap",
+            "true",
+        ],
+    );
+    assert_eq!(named.code, 1, "{named:?}");
+    assert!(
+        named.stderr.contains("(policy: qos.normal.max_time)"),
+        "{named:?}"
+    );
+    // Eight days: nothing holds it; the default QOS refuses it.
+    let eight = c.run(
+        "sbatch",
+        &[
+            "--hold",
+            "-p",
+            "cpu",
+            "-t",
+            "8-0",
+            "-o",
+            "/dev/null",
+            "--wrap",
+            "true",
+        ],
+    );
+    assert_eq!(eight.code, 1, "{eight:?}");
+    assert!(
+        eight.stderr.contains("(policy: qos.normal.max_time)"),
+        "{eight:?}"
     );
     cluster::assert_controller_healthy(c, pid, offset);
 }
