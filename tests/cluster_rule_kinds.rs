@@ -225,3 +225,50 @@ fn qos_by_time_lets_a_longer_job_run_under_the_qos_that_holds_it() {
     );
     cluster::assert_controller_healthy(c, pid, offset);
 }
+
+#[test]
+fn memory_rules_refuse_whole_nodes_and_small_requests_and_set_the_default() {
+    let c = cluster::ensure_up();
+    let _policy = install_policy(
+        c,
+        "\nqos:\n",
+        "\nmemory:\n  refuse_whole_node: true\n  default_per_cpu: 2G\n  min_per_cpu: 512M\nqos:\n",
+    );
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+    assert_refused(
+        &sbatch(c, &["-p", "cpu", "--mem=0"]),
+        "sbatch --mem=0",
+        &[
+            "sbatch: error: job asks for --mem=0 (all the memory of each node), which this \
+             cluster does not allow; ask for what the job needs, e.g. --mem=16G or \
+             --mem-per-cpu=2G (policy: memory.refuse_whole_node)",
+            "sbatch: error: Batch job submission failed: Requested operation not supported on \
+             this system",
+        ],
+    );
+    assert_refused(
+        &sbatch(c, &["-p", "cpu", "--mem-per-cpu=100M"]),
+        "sbatch --mem-per-cpu=100M",
+        &[
+            "sbatch: error: job asks for --mem-per-cpu=100M, less than the 512M per CPU this \
+           cluster requires; ask for --mem-per-cpu=512M or more (policy: memory.min_per_cpu)",
+        ],
+    );
+    // No memory asked: the default per CPU, as slurmctld records it.
+    let out = sbatch(c, &["-p", "cpu"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let job = out.expect_job_id();
+    let shown = c.run("scontrol", &["show", "job", &job.to_string()]).stdout;
+    assert!(shown.contains("MinMemoryCPU=2G"), "{shown}");
+    let cancel = c.run("scancel", &[&job.to_string()]);
+    assert!(cancel.success(), "{cancel:?}");
+    // What the user asked for is kept.
+    let out = sbatch(c, &["-p", "cpu", "--mem=1G"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let job = out.expect_job_id();
+    let shown = c.run("scontrol", &["show", "job", &job.to_string()]).stdout;
+    assert!(shown.contains("MinMemoryNode=1G"), "{shown}");
+    let cancel = c.run("scancel", &[&job.to_string()]);
+    assert!(cancel.success(), "{cancel:?}");
+    cluster::assert_controller_healthy(c, pid, offset);
+}

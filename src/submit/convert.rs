@@ -139,6 +139,7 @@ impl<'a> JobText<'a> {
             nodelist: self.req_nodes.as_deref(),
             exclude: self.exc_nodes.as_deref(),
             job_name: self.name.as_deref(),
+            whole_node_memory: whole_node_memory(desc.pn_min_memory),
         }
     }
 }
@@ -232,6 +233,11 @@ fn memory(raw: u64) -> Option<Memory> {
     })
 }
 
+/// `--mem=0` (or `--mem-per-cpu=0`): all of each node's memory.
+fn whole_node_memory(raw: u64) -> bool {
+    value64(raw).is_some_and(|raw| raw & !MEM_PER_CPU == 0)
+}
+
 fn time_limit(minutes: u32) -> Option<TimeLimit> {
     match minutes {
         m if m == HETPOLICY_NO_VAL => None,
@@ -256,6 +262,14 @@ pub(crate) fn apply(api: &SlurmApi, desc: &mut job_desc_msg_t, changes: &Changes
     if let Some(TimeLimit::Minutes(minutes)) = changes.time_limit {
         if desc.time_limit == HETPOLICY_NO_VAL {
             desc.time_limit = minutes;
+        }
+    }
+    // Only where the job asks for no memory at all: not --mem, not
+    // --mem-per-cpu, not --mem-per-gpu (mem_per_tres), which slurmctld
+    // refuses together.
+    if let Some(per_cpu) = changes.memory_per_cpu {
+        if value64(desc.pn_min_memory).is_none() && desc.mem_per_tres.is_null() {
+            desc.pn_min_memory = per_cpu.0 | MEM_PER_CPU;
         }
     }
 }

@@ -119,6 +119,8 @@ pub struct Component<'a> {
     pub exclude: Option<&'a str>,
     /// `-J`/`--job-name`.
     pub job_name: Option<&'a str>,
+    /// `--mem=0`: all of each node's memory (`memory` is then `None`).
+    pub whole_node_memory: bool,
 }
 
 /// Who submits a job, as slurmctld knows them.

@@ -15,6 +15,7 @@ mod component;
 mod forbid;
 mod hetjob;
 mod io_files;
+mod memory;
 mod options;
 mod qos;
 mod reading;
@@ -136,6 +137,9 @@ pub struct Changes<'p> {
     /// Set this time limit on a component that gave none (its QOS's
     /// `max_time`).
     pub time_limit: Option<TimeLimit>,
+    /// Set this memory per CPU on a component that asked for no memory
+    /// (`memory.default_per_cpu`).
+    pub memory_per_cpu: Option<crate::units::Megabytes>,
 }
 
 impl Changes<'_> {
@@ -230,6 +234,9 @@ fn judge<'p>(
     }
     if applies(Rule::Qos) {
         qos::check(policy, component, &partitions, &mut changes)?;
+    }
+    if applies(Rule::Memory) {
+        memory::check(policy, component, &mut changes)?;
     }
     if applies(Rule::Time) {
         who::check_time(policy, component, state.kind_of(component), &mut changes)?;

@@ -59,6 +59,24 @@ pub struct PolicyFile {
     /// Time limit defaults and caps for interactive and batch jobs.
     #[serde(default)]
     pub time: TimeFile,
+    /// Memory requests: `--mem=0`, a default and a minimum per CPU.
+    #[serde(default)]
+    pub memory: MemoryFile,
+}
+
+/// `memory`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryFile {
+    /// Refuse `--mem=0` (all of each node's memory).
+    #[serde(default)]
+    pub refuse_whole_node: bool,
+    /// The memory per CPU a component gets when it asks for none.
+    #[serde(default)]
+    pub default_per_cpu: Option<MemoryText>,
+    /// The least `--mem-per-cpu` a component may ask for.
+    #[serde(default)]
+    pub min_per_cpu: Option<MemoryText>,
 }
 
 /// Who a rule is about: a submitter matches when their user name, one of

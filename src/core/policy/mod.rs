@@ -41,6 +41,15 @@ pub struct Policy {
     pub(crate) on_error: OnError,
     pub(crate) unjudged_updates: UnjudgedUpdates,
     pub(crate) who: WhoRules,
+    pub(crate) memory: MemoryRules,
+}
+
+/// The compiled `memory` entry.
+#[derive(Debug, Default)]
+pub(crate) struct MemoryRules {
+    pub(crate) refuse_whole_node: bool,
+    pub(crate) default_per_cpu: Option<Megabytes>,
+    pub(crate) min_per_cpu: Option<Megabytes>,
 }
 
 /// The compiled `partitions.<name>` entry.
@@ -489,6 +498,19 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
         });
     }
 
+    if let (Some(default), Some(min)) = (file.memory.default_per_cpu, file.memory.min_per_cpu) {
+        if default.0 < min.0 {
+            problems.0.push(PolicyError {
+                position: None,
+                message: format!(
+                    "memory.default_per_cpu ({}) is less than memory.min_per_cpu ({}): every \
+                     component that asks for no memory would be refused; raise the default",
+                    default.0, min.0
+                ),
+            });
+        }
+    }
+
     let who = who::compile(
         &file.exempt,
         file.maintenance.as_ref(),
@@ -516,6 +538,11 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
         on_error: file.on_error,
         unjudged_updates: file.job_updates.unjudged_allowed_for,
         who,
+        memory: MemoryRules {
+            refuse_whole_node: file.memory.refuse_whole_node,
+            default_per_cpu: file.memory.default_per_cpu.map(|m| m.0),
+            min_per_cpu: file.memory.min_per_cpu.map(|m| m.0),
+        },
     })
 }
 

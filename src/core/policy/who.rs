@@ -26,11 +26,13 @@ pub enum Rule {
     Options,
     /// `time`.
     Time,
+    /// `memory`.
+    Memory,
 }
 
 impl Rule {
     /// Every rule, with its key.
-    pub const ALL: [(Rule, &'static str); 9] = [
+    pub const ALL: [(Rule, &'static str); 10] = [
         (Rule::Maintenance, "maintenance"),
         (Rule::Deny, "deny"),
         (Rule::Partitions, "partitions"),
@@ -40,6 +42,7 @@ impl Rule {
         (Rule::Hetjob, "hetjob"),
         (Rule::Options, "options"),
         (Rule::Time, "time"),
+        (Rule::Memory, "memory"),
     ];
 
     fn bit(self) -> u16 {

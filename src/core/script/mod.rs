@@ -236,6 +236,9 @@ impl Request {
             nodelist: self.values.get("nodelist").map(String::as_str),
             exclude: self.values.get("exclude").map(String::as_str),
             job_name: self.values.get("job-name").map(String::as_str),
+            whole_node_memory: ["mem", "mem-per-cpu"]
+                .iter()
+                .any(|option| self.values.get(*option).is_some_and(|v| v == "0")),
         }
     }
 
