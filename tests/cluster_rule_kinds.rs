@@ -272,3 +272,40 @@ fn memory_rules_refuse_whole_nodes_and_small_requests_and_set_the_default() {
     assert!(cancel.success(), "{cancel:?}");
     cluster::assert_controller_healthy(c, pid, offset);
 }
+
+#[test]
+fn cpus_per_gpu_stay_within_the_partition_bounds() {
+    let c = cluster::ensure_up();
+    let _policy = install_policy(
+        c,
+        "    reserved_for: [gpu]\n",
+        "    reserved_for: [gpu]\n    per_gpu: {min_cpus: 2, max_cpus: 4}\n",
+    );
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+    assert_refused(
+        &sbatch(c, &["-p", "gpu", "--gres=gpu:1", "-c", "1"]),
+        "1 CPU for a GPU",
+        &[
+            "sbatch: error: job asks for 1 CPU with 1 GPU on partition gpu; each GPU needs at \
+             least 2 CPUs: ask for 2 CPUs or more (--cpus-per-gpu=2, or more tasks or \
+             --cpus-per-task) (policy: partitions.gpu.per_gpu)",
+            "sbatch: error: Batch job submission failed: Requested operation not supported on \
+             this system",
+        ],
+    );
+    assert_refused(
+        &sbatch(c, &["-p", "gpu", "--gres=gpu:1", "-c", "8"]),
+        "8 CPUs for a GPU",
+        &[
+            "sbatch: error: job asks for 8 CPUs with 1 GPU on partition gpu; each GPU may have \
+           at most 4 CPUs: ask for 4 CPUs or fewer, or run the CPU-heavy part as a component \
+           on a CPU partition (policy: partitions.gpu.per_gpu)",
+        ],
+    );
+    assert_accepted(
+        c,
+        &sbatch(c, &["-p", "gpu", "--gres=gpu:2", "-c", "8"]),
+        "8 CPUs for 2 GPUs",
+    );
+    cluster::assert_controller_healthy(c, pid, offset);
+}

@@ -17,6 +17,7 @@ mod hetjob;
 mod io_files;
 mod memory;
 mod options;
+mod per_gpu;
 mod qos;
 mod reading;
 mod who;
@@ -231,6 +232,7 @@ fn judge<'p>(
         who::check_access(policy, component, &partitions)?;
         accelerators::check_reserved(policy, component, &requested, &partitions)?;
         forbid::check(policy, component, &partitions)?;
+        per_gpu::check(policy, component, &partitions)?;
     }
     if applies(Rule::Qos) {
         qos::check(policy, component, &partitions, &mut changes)?;

@@ -247,6 +247,24 @@ pub struct PartitionFile {
     /// Requests refused on the partition.
     #[serde(default)]
     pub forbid: Option<ForbidFile>,
+    /// Bounds on CPUs and memory per GPU of components here.
+    #[serde(default)]
+    pub per_gpu: Option<PerGpuFile>,
+}
+
+/// `partitions.<name>.per_gpu`: bounds per GPU a component requests.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerGpuFile {
+    /// At least this many CPUs per GPU.
+    #[serde(default)]
+    pub min_cpus: Option<u32>,
+    /// At most this many CPUs per GPU.
+    #[serde(default)]
+    pub max_cpus: Option<u32>,
+    /// At most this much memory per GPU.
+    #[serde(default)]
+    pub max_memory: Option<MemoryText>,
 }
 
 /// `partitions.<name>.forbid`.

@@ -68,6 +68,16 @@ pub(crate) struct PartitionRule {
     pub(crate) deny: Option<WhoSet>,
     /// `forbid`: requests refused here.
     pub(crate) forbid: Forbid,
+    /// `per_gpu`: bounds per GPU.
+    pub(crate) per_gpu: PerGpu,
+}
+
+/// The compiled `partitions.<name>.per_gpu`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PerGpu {
+    pub(crate) min_cpus: Option<u32>,
+    pub(crate) max_cpus: Option<u32>,
+    pub(crate) max_memory: Option<Megabytes>,
 }
 
 /// The compiled `partitions.<name>.forbid`.
@@ -429,6 +439,15 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
                     .qos
                     .as_ref()
                     .map(|q| q.by_time.iter().map(boxed).collect())
+                    .unwrap_or_default(),
+                per_gpu: partition
+                    .per_gpu
+                    .as_ref()
+                    .map(|p| PerGpu {
+                        min_cpus: p.min_cpus,
+                        max_cpus: p.max_cpus,
+                        max_memory: p.max_memory.map(|m| m.0),
+                    })
                     .unwrap_or_default(),
                 allow: who::compile_access(partition.allow.as_ref()),
                 deny: who::compile_access(partition.deny.as_ref()),
