@@ -27,3 +27,12 @@ static const uint64_t HETPOLICY_CRON_JOB = CRON_JOB;
 static const uint32_t HETPOLICY_SLURM_VERSION_NUMBER = SLURM_VERSION_NUMBER;
 static const uint32_t HETPOLICY_PROLOG_FLAG_ALLOC = PROLOG_FLAG_ALLOC;
 static const uint32_t HETPOLICY_ESPANK_SUCCESS = ESPANK_SUCCESS;
+
+/* --exclusive: whole nodes. JOB_SHARED_TOPO (--exclusive=topo, whole
+ * nodes too) exists from 24.11; before, JOB_SHARED_NONE stands in for it. */
+static const uint16_t HETPOLICY_JOB_SHARED_NONE = JOB_SHARED_NONE;
+#ifdef JOB_SHARED_TOPO
+static const uint16_t HETPOLICY_JOB_SHARED_TOPO = JOB_SHARED_TOPO;
+#else
+static const uint16_t HETPOLICY_JOB_SHARED_TOPO = JOB_SHARED_NONE;
+#endif

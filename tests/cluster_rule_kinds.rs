@@ -309,3 +309,33 @@ fn cpus_per_gpu_stay_within_the_partition_bounds() {
     );
     cluster::assert_controller_healthy(c, pid, offset);
 }
+
+#[test]
+fn whole_node_partitions_refuse_sharing_and_give_whole_nodes() {
+    let c = cluster::ensure_up();
+    let _policy = install_policy(
+        c,
+        "    default: true\n",
+        "    default: true\n    whole_nodes: true\n",
+    );
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+    assert_refused(
+        &sbatch(c, &["-p", "cpu", "--oversubscribe"]),
+        "sbatch --oversubscribe on cpu",
+        &[
+            "sbatch: error: job asks to share nodes (--oversubscribe, --exclusive=user or \
+           --exclusive=mcs) on partition cpu, which gives every job whole nodes; drop that \
+           option, or use --exclusive (policy: partitions.cpu.whole_nodes)",
+        ],
+    );
+    // Nothing asked: whole nodes, as slurmctld records them.
+    let out = sbatch(c, &["-p", "cpu"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let job = out.expect_job_id();
+    let shown = c.run("scontrol", &["show", "job", &job.to_string()]).stdout;
+    assert!(shown.contains("OverSubscribe=NO"), "{shown}");
+    let cancel = c.run("scancel", &[&job.to_string()]);
+    assert!(cancel.success(), "{cancel:?}");
+    assert_accepted(c, &sbatch(c, &["-p", "cpu", "--exclusive"]), "--exclusive");
+    cluster::assert_controller_healthy(c, pid, offset);
+}

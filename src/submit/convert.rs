@@ -10,7 +10,8 @@ use hetpolicy_core::policy::{SiteOption, COMPONENT_ENV};
 use hetpolicy_core::units::{Megabytes, TimeLimit};
 use hetpolicy_slurm::api::SlurmApi;
 use hetpolicy_slurm::bindings::{
-    job_desc_msg_t, slurm_err_t, HETPOLICY_CRON_JOB, HETPOLICY_NO_VAL,
+    job_desc_msg_t, slurm_err_t, HETPOLICY_CRON_JOB, HETPOLICY_JOB_SHARED_NONE,
+    HETPOLICY_JOB_SHARED_TOPO, HETPOLICY_NO_VAL, HETPOLICY_NO_VAL16,
 };
 use hetpolicy_slurm::fields::{count16, count32, text, value64, MEM_PER_CPU};
 
@@ -140,6 +141,7 @@ impl<'a> JobText<'a> {
             exclude: self.exc_nodes.as_deref(),
             job_name: self.name.as_deref(),
             whole_node_memory: whole_node_memory(desc.pn_min_memory),
+            exclusive: exclusive(desc.shared),
         }
     }
 }
@@ -233,6 +235,14 @@ fn memory(raw: u64) -> Option<Memory> {
     })
 }
 
+/// `shared` (`--exclusive`, `--oversubscribe`): whole nodes for
+/// JOB_SHARED_NONE and JOB_SHARED_TOPO, shared for the other values, not
+/// asked for NO_VAL16.
+fn exclusive(shared: u16) -> Option<bool> {
+    (shared != HETPOLICY_NO_VAL16)
+        .then_some(shared == HETPOLICY_JOB_SHARED_NONE || shared == HETPOLICY_JOB_SHARED_TOPO)
+}
+
 /// `--mem=0` (or `--mem-per-cpu=0`): all of each node's memory.
 fn whole_node_memory(raw: u64) -> bool {
     value64(raw).is_some_and(|raw| raw & !MEM_PER_CPU == 0)
@@ -267,6 +277,9 @@ pub(crate) fn apply(api: &SlurmApi, desc: &mut job_desc_msg_t, changes: &Changes
     // Only where the job asks for no memory at all: not --mem, not
     // --mem-per-cpu, not --mem-per-gpu (mem_per_tres), which slurmctld
     // refuses together.
+    if changes.whole_nodes && desc.shared == HETPOLICY_NO_VAL16 {
+        desc.shared = HETPOLICY_JOB_SHARED_NONE;
+    }
     if let Some(per_cpu) = changes.memory_per_cpu {
         if value64(desc.pn_min_memory).is_none() && desc.mem_per_tres.is_null() {
             desc.pn_min_memory = per_cpu.0 | MEM_PER_CPU;

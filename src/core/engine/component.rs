@@ -121,6 +121,10 @@ pub struct Component<'a> {
     pub job_name: Option<&'a str>,
     /// `--mem=0`: all of each node's memory (`memory` is then `None`).
     pub whole_node_memory: bool,
+    /// Whole nodes or shared: `Some(true)` for `--exclusive` (or
+    /// `--exclusive=topo`), `Some(false)` for `--oversubscribe`,
+    /// `--exclusive=user` or `--exclusive=mcs`, `None` when not asked.
+    pub exclusive: Option<bool>,
 }
 
 /// Who submits a job, as slurmctld knows them.

@@ -141,6 +141,9 @@ pub struct Changes<'p> {
     /// Set this memory per CPU on a component that asked for no memory
     /// (`memory.default_per_cpu`).
     pub memory_per_cpu: Option<crate::units::Megabytes>,
+    /// Give the component whole nodes (`--exclusive`): it asked neither
+    /// for them nor to share (`partitions.<p>.whole_nodes`).
+    pub whole_nodes: bool,
 }
 
 impl Changes<'_> {
@@ -233,6 +236,7 @@ fn judge<'p>(
         accelerators::check_reserved(policy, component, &requested, &partitions)?;
         forbid::check(policy, component, &partitions)?;
         per_gpu::check(policy, component, &partitions)?;
+        per_gpu::check_whole_nodes(policy, component, &partitions, &mut changes)?;
     }
     if applies(Rule::Qos) {
         qos::check(policy, component, &partitions, &mut changes)?;

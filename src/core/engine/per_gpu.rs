@@ -78,6 +78,42 @@ pub(crate) fn check(
     Ok(())
 }
 
+/// `partitions.<p>.whole_nodes`: a component that asks to share nodes is
+/// refused; one that says nothing gets whole nodes.
+pub(crate) fn check_whole_nodes(
+    policy: &Policy,
+    component: &Component<'_>,
+    partitions: &Partitions<'_>,
+    changes: &mut super::Changes<'_>,
+) -> Result<(), Rejection> {
+    for partition in partitions.iter() {
+        if !policy
+            .partitions
+            .get(partition)
+            .is_some_and(|rule| rule.whole_nodes)
+        {
+            continue;
+        }
+        match component.exclusive {
+            Some(true) => {}
+            Some(false) => {
+                return Err(reject(
+                    RejectCode::NotSupported,
+                    format!(
+                        "{} asks to share nodes (--oversubscribe, --exclusive=user or \
+                         --exclusive=mcs) on partition {partition}, which gives every job whole \
+                         nodes; drop that option, or use --exclusive (policy: \
+                         partitions.{partition}.whole_nodes)",
+                        component.position
+                    ),
+                ))
+            }
+            None => changes.whole_nodes = true,
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::engine::{evaluate, Component, HetjobState, Memory, Verdict};
@@ -108,6 +144,29 @@ accelerators:
             cpus_per_task: Some(cpus_per_task),
             ..Component::default()
         }
+    }
+
+    #[test]
+    fn whole_node_partitions_refuse_sharing_and_give_whole_nodes() {
+        let policy = Policy::from_yaml("partitions:\n  big: {whole_nodes: true}\n", "p.yaml")
+            .expect("loads");
+        let judge = |exclusive| {
+            let c = Component {
+                partition: Some("big"),
+                exclusive,
+                ..Component::default()
+            };
+            match evaluate(&policy, &mut HetjobState::new(), &c) {
+                Verdict::Accept(changes) => Ok(changes.whole_nodes),
+                Verdict::Reject(r) => Err(r.message),
+            }
+        };
+        assert_eq!(judge(None), Ok(true));
+        assert_eq!(judge(Some(true)), Ok(false));
+        assert!(judge(Some(false)).is_err_and(|m| m.starts_with(
+            "job asks to share nodes (--oversubscribe, --exclusive=user or --exclusive=mcs) \
+             on partition big"
+        )));
     }
 
     #[test]

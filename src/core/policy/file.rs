@@ -250,6 +250,10 @@ pub struct PartitionFile {
     /// Bounds on CPUs and memory per GPU of components here.
     #[serde(default)]
     pub per_gpu: Option<PerGpuFile>,
+    /// Components here get whole nodes (`--exclusive`); asking to share
+    /// them is refused.
+    #[serde(default)]
+    pub whole_nodes: bool,
 }
 
 /// `partitions.<name>.per_gpu`: bounds per GPU a component requests.

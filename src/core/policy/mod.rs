@@ -70,6 +70,8 @@ pub(crate) struct PartitionRule {
     pub(crate) forbid: Forbid,
     /// `per_gpu`: bounds per GPU.
     pub(crate) per_gpu: PerGpu,
+    /// `whole_nodes`: components here get whole nodes.
+    pub(crate) whole_nodes: bool,
 }
 
 /// The compiled `partitions.<name>.per_gpu`.
@@ -449,6 +451,7 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
                         max_memory: p.max_memory.map(|m| m.0),
                     })
                     .unwrap_or_default(),
+                whole_nodes: partition.whole_nodes,
                 allow: who::compile_access(partition.allow.as_ref()),
                 deny: who::compile_access(partition.deny.as_ref()),
                 forbid: partition

@@ -236,6 +236,14 @@ impl Request {
             nodelist: self.values.get("nodelist").map(String::as_str),
             exclude: self.values.get("exclude").map(String::as_str),
             job_name: self.values.get("job-name").map(String::as_str),
+            exclusive: match (
+                self.values.get("exclusive").map(String::as_str),
+                self.values.contains_key("oversubscribe"),
+            ) {
+                (Some("" | "exclusive" | "topo"), _) => Some(true),
+                (Some(_), _) | (None, true) => Some(false),
+                (None, false) => None,
+            },
             whole_node_memory: ["mem", "mem-per-cpu"]
                 .iter()
                 .any(|option| self.values.get(*option).is_some_and(|v| v == "0")),
