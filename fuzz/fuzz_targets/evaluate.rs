@@ -18,8 +18,8 @@ use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Unstructured};
 use hetpolicy_core::engine::{
-    evaluate, evaluate_modify, Component, HetjobState, Memory, NamedValues, OptionValues, Position,
-    Verdict,
+    evaluate, evaluate_modify, Component, HetjobState, JobKind, Memory, NamedValues, OptionValues,
+    Position, Submitter, Verdict,
 };
 use hetpolicy_core::policy::Policy;
 use hetpolicy_core::units::{Megabytes, TimeLimit};
@@ -38,6 +38,10 @@ fn policies() -> &'static [Policy] {
             (
                 "fuzz/policies/strict.yaml",
                 include_str!("../policies/strict.yaml"),
+            ),
+            (
+                "fuzz/policies/who.yaml",
+                include_str!("../policies/who.yaml"),
             ),
         ]
         .into_iter()
@@ -65,6 +69,16 @@ const WORDS: &[&str] = &[
     "cpu",
     "gpu",
     "batch",
+    "big",
+    "physics",
+    "closed",
+    "mallory",
+    "eve",
+    "backup",
+    "hpcadmin",
+    "students",
+    "gpu-users",
+    "sys-",
     "quantum",
     "normal",
     "long",
@@ -157,6 +171,16 @@ struct Part {
     io: [Text; 3],
     options: Vec<(Text, Text)>,
     client_component: Option<u8>,
+    /// Who submits: name, groups, whether the groups are known.
+    who: Option<(Text, Vec<Text>, bool)>,
+    account: Text,
+    /// Batch (true), interactive (false).
+    kind: Option<bool>,
+    nodelist: Text,
+    exclude: Text,
+    job_name: Text,
+    whole_node_memory: bool,
+    exclusive: Option<bool>,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -178,7 +202,22 @@ fn option_values(part: &Part) -> Vec<(&str, &str)> {
         .collect()
 }
 
-fn component<'a>(part: &'a Part, options: &'a dyn OptionValues) -> Component<'a> {
+/// The part's submitter, as the job_submit plugin builds it.
+fn submitter(part: &Part) -> Option<Submitter> {
+    let (user, groups, groups_known) = part.who.as_ref()?;
+    Some(Submitter {
+        uid: 1000,
+        user: user.0.clone(),
+        groups: groups.iter().take(8).filter_map(|g| g.0.clone()).collect(),
+        groups_known: *groups_known,
+    })
+}
+
+fn component<'a>(
+    part: &'a Part,
+    options: &'a dyn OptionValues,
+    submitter: Option<&'a Submitter>,
+) -> Component<'a> {
     Component {
         position: match part.offset {
             None => Position::Plain,
@@ -212,6 +251,20 @@ fn component<'a>(part: &'a Part, options: &'a dyn OptionValues) -> Component<'a>
         std_in: s(&part.io[2]),
         options: Some(options),
         client_component: part.client_component.map(u32::from),
+        submitter,
+        account: s(&part.account),
+        kind: part.kind.map(|batch| {
+            if batch {
+                JobKind::Batch
+            } else {
+                JobKind::Interactive
+            }
+        }),
+        nodelist: s(&part.nodelist),
+        exclude: s(&part.exclude),
+        job_name: s(&part.job_name),
+        whole_node_memory: part.whole_node_memory,
+        exclusive: part.exclusive,
     }
 }
 
@@ -222,7 +275,8 @@ fuzz_target!(|input: Input| {
     for part in input.parts.iter().take(8) {
         let values = option_values(part);
         let named = NamedValues(&values);
-        let c = component(part, &named);
+        let who = submitter(part);
+        let c = component(part, &named, who.as_ref());
         match evaluate(policy, &mut state, &c) {
             Verdict::Accept(changes) => {
                 if changes.partition.is_some() {

@@ -44,7 +44,7 @@ use std::fmt;
 
 use crate::engine::{Component, JobKind, Memory, OptionValues, Position};
 use crate::policy::SiteOption;
-use crate::units::TimeLimit;
+use crate::units::{Megabytes, TimeLimit};
 
 pub use crate::slurm_options::Release;
 
@@ -244,9 +244,12 @@ impl Request {
                 (Some(_), _) | (None, true) => Some(false),
                 (None, false) => None,
             },
-            whole_node_memory: ["mem", "mem-per-cpu"]
-                .iter()
-                .any(|option| self.values.get(*option).is_some_and(|v| v == "0")),
+            // sbatch holds memory in its units ("0M" for --mem=0).
+            whole_node_memory: ["mem", "mem-per-cpu"].iter().any(|option| {
+                self.values
+                    .get(*option)
+                    .is_some_and(|v| Megabytes::parse(v).is_ok_and(|mb| mb.0 == 0))
+            }),
         }
     }
 
