@@ -339,3 +339,58 @@ fn a_hetjob_names_the_component_that_breaks_a_rule_about_who() {
     );
     cluster::assert_controller_healthy(c, pid, offset);
 }
+
+/// The shipped policy.yaml carries the same rules about who submits as
+/// [`who_policy`] (its header says so): each of them, as the demo shows
+/// them, on this release.
+#[test]
+fn the_shipped_policy_yaml_enforces_the_rules_about_who_submits() {
+    let c = ensure_accounting();
+    let _policy = c.with_policy(&c.shipped_policy());
+    std::thread::sleep(SETTLE);
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+    let held = |user: &str, args: &[&str]| {
+        let mut all = vec!["--hold", "-t", "1", "-o", "/dev/null"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--wrap", "true"]);
+        run_as(c, user, "sbatch", &all)
+    };
+    assert_refused(
+        &held("bob", &["-p", "gpu", "--gres=gpu:1"]),
+        "bob's GPU job in chem",
+        &[&format!("sbatch: error: {GPU_ALLOW_BOB}")],
+    );
+    assert_accepted(
+        c,
+        &held("bob", &["-A", "physics", "-p", "gpu", "--gres=gpu:1"]),
+        "bob's GPU job with -A physics",
+    );
+    assert_accepted(
+        c,
+        &held("carol", &["-p", "cpu", "--qos=gpu"]),
+        "carol's QOS gpu on partition cpu (exempt)",
+    );
+    assert_refused(
+        &held("mallory", &["-p", "cpu"]),
+        "mallory's job",
+        &["sbatch: error: job refused for user mallory: mallory's access is suspended; \
+           contact hpc-support@example.org (policy: deny)"],
+    );
+    let salloc = run_as(
+        c,
+        "alice",
+        "salloc",
+        &["--no-shell", "-p", "cpu", "-t", "9:00:00"],
+    );
+    assert_eq!(salloc.code, 1, "a 9-hour salloc:\n{salloc:?}");
+    assert!(
+        salloc.stderr.contains("(policy: time.interactive.max)"),
+        "a 9-hour salloc is refused by another rule:\n{salloc:?}"
+    );
+    assert_accepted(
+        c,
+        &held("alice", &["-p", "cpu", "-t", "9:00:00"]),
+        "alice's 9-hour batch job",
+    );
+    cluster::assert_controller_healthy(c, pid, offset);
+}

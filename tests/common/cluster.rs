@@ -443,6 +443,13 @@ impl Cluster {
         fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
     }
 
+    /// The text of the shipped example policy, policy.yaml (what the
+    /// package installs and the demo enforces).
+    pub fn shipped_policy(&self) -> String {
+        let path = self.repo.join("policy.yaml");
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    }
+
     /// Puts the reference policy back.
     pub fn restore_policy(&self) {
         self.set_policy(&self.reference_policy());
