@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::cluster::{self, Cluster, CmdOutput};
+use common::users::run_as;
 
 /// Long enough for the plugin to see a changed policy file (it looks at
 /// most every 250 ms, when a submission arrives).
@@ -148,6 +149,51 @@ fn nodelist_exclude_and_reserved_names_are_refused_on_the_partition() {
         &sbatch(c, &["-p", "cpu", "-J", "my-sys-health"]),
         "-J my-sys-health",
     );
+
+    // `scontrol update` does not show the job's partition: a user may not
+    // give a held job a node list or a reserved name afterwards.
+    let out = run_as(
+        c,
+        "nobody",
+        "sbatch",
+        &[
+            "--hold",
+            "-p",
+            "cpu",
+            "-t",
+            "1",
+            "--chdir=/tmp",
+            "-o",
+            "/dev/null",
+            "--wrap",
+            "true",
+        ],
+    );
+    assert_eq!(out.code, 0, "nobody's job:\n{out:?}");
+    let job = out.expect_job_id().to_string();
+    let jobid = format!("jobid={job}");
+    for (change, field) in [("nodelist=c1", "nodelist"), ("name=sys-backup", "name")] {
+        let update = run_as(c, "nobody", "scontrol", &["update", &jobid, change]);
+        assert_eq!(update.code, 1, "scontrol update {change}:\n{update:?}");
+        if c.slurm_release() >= (23, 2, 0) {
+            let line = format!(
+                "scontrol: error: job update changes {field}, which hetpolicy cannot check \
+                 against the rest of the job; cancel the job and submit it again with the new \
+                 {field} (scancel, then sbatch), or ask an administrator to make the change \
+                 (policy: job_updates.unjudged_allowed_for)"
+            );
+            assert!(
+                update.stderr.lines().any(|l| l == line),
+                "scontrol update {change}: stderr lacks\n  {line}\n{update:?}"
+            );
+        }
+    }
+    let shown = c.run("scontrol", &["show", "job", &job]);
+    assert!(
+        shown.stdout.contains("JobName=wrap"),
+        "a refused update renamed the job:\n{shown:?}"
+    );
+    c.run("scancel", &[&job]);
     cluster::assert_controller_healthy(c, pid, offset);
 }
 

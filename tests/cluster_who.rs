@@ -373,8 +373,10 @@ fn the_shipped_policy_yaml_enforces_the_rules_about_who_submits() {
     assert_refused(
         &held("mallory", &["-p", "cpu"]),
         "mallory's job",
-        &["sbatch: error: job refused for user mallory: mallory's access is suspended; \
-           contact hpc-support@example.org (policy: deny)"],
+        &[
+            "sbatch: error: job refused for user mallory: mallory's access is suspended; \
+           contact hpc-support@example.org (policy: deny)",
+        ],
     );
     let salloc = run_as(
         c,
@@ -392,5 +394,72 @@ fn the_shipped_policy_yaml_enforces_the_rules_about_who_submits() {
         &held("alice", &["-p", "cpu", "-t", "9:00:00"]),
         "alice's 9-hour batch job",
     );
+    cluster::assert_controller_healthy(c, pid, offset);
+}
+
+/// Moving a job to another account could take it past a rule by account
+/// (`partitions.gpu.allow`), and slurmctld does not show plugins the job's
+/// partition: only operators may (`job_updates.unjudged_allowed_for`).
+#[test]
+fn an_account_change_by_update_is_for_operators_only() {
+    let c = ensure_accounting();
+    let _policy = install_who_policy(c);
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+    let out = run_as(
+        c,
+        "bob",
+        "sbatch",
+        &[
+            "--hold",
+            "-A",
+            "physics",
+            "-p",
+            "gpu",
+            "--gres=gpu:1",
+            "-t",
+            "1",
+            "-o",
+            "/dev/null",
+            "--wrap",
+            "true",
+        ],
+    );
+    assert_eq!(out.code, 0, "bob's GPU job with -A physics:\n{out:?}");
+    let job = out.expect_job_id().to_string();
+    let jobid = format!("jobid={job}");
+    let update = run_as(c, "bob", "scontrol", &["update", &jobid, "account=chem"]);
+    assert_eq!(update.code, 1, "bob moves his GPU job to chem:\n{update:?}");
+    assert!(
+        update
+            .stderr
+            .lines()
+            .any(|l| l == format!("Access/permission denied for job {job}")),
+        "{update:?}"
+    );
+    let reason = "job update changes account, which hetpolicy cannot check against the rest \
+                  of the job; cancel the job and submit it again with the new account \
+                  (scancel, then sbatch), or ask an administrator to make the change (policy: \
+                  job_updates.unjudged_allowed_for)";
+    if c.slurm_release() >= (23, 2, 0) {
+        assert!(
+            update
+                .stderr
+                .lines()
+                .any(|l| l == format!("scontrol: error: {reason}")),
+            "{update:?}"
+        );
+    }
+    let shown = c.run("scontrol", &["show", "job", &job]);
+    assert!(
+        shown.stdout.contains("Account=physics"),
+        "the refused update changed the account:\n{shown:?}"
+    );
+    // A change hetpolicy can judge from the update alone still passes.
+    let update = run_as(c, "bob", "scontrol", &["update", &jobid, "timelimit=0:30"]);
+    assert_eq!(update.code, 0, "{update:?}");
+    // root is an operator: its update is made.
+    let update = c.run("scontrol", &["update", &jobid, "account=chem"]);
+    assert_eq!(update.code, 0, "root's update:\n{update:?}");
+    c.run("scancel", &[&job]);
     cluster::assert_controller_healthy(c, pid, offset);
 }

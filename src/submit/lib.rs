@@ -257,11 +257,15 @@ fn modify(desc: Option<&job_desc_msg_t>, uid: u32) -> Result<(), Rejection> {
         return unjudged(uid, "job update");
     };
     let texts = JobText::read(desc);
-    let update = texts.component(desc);
+    let account = convert::account(desc);
+    let update = Component {
+        account: account.as_deref(),
+        ..texts.component(desc)
+    };
     #[cfg(feature = "fault-injection")]
     fault::check(update.partition);
     let result = evaluate_modify(&policy, &update).and_then(|()| {
-        let Some(field) = unjudged_update_field(&update) else {
+        let Some(field) = unjudged_update_field(&policy, &update) else {
             return Ok(());
         };
         let allowed = match policy.unjudged_updates() {

@@ -298,9 +298,16 @@ pub fn evaluate_modify(policy: &Policy, update: &Component<'_>) -> Result<(), Re
 /// public header): a partition (its GRES, QOS and site option rules read
 /// the job's GRES and QOS), a QOS (allowed per partition, limits on the
 /// job's size), GRES, nodes, tasks, CPUs or memory (limits of the job's
-/// QOS). `None` when the update changes none of them (a hold, a name, a
-/// shorter time limit: users can only shorten it).
-pub fn unjudged_update_field(update: &Component<'_>) -> Option<&'static str> {
+/// QOS). With `policy`'s rules by partition about who submits, the
+/// account too (`partitions.<p>.allow`/`.deny` and `deny` by account read
+/// the job's partition); with `partitions.<p>.forbid`, the node list, the
+/// excluded nodes and the job name; with `partitions.<p>.whole_nodes`,
+/// sharing (`oversubscribe`, `exclusive`). `None` when the update changes
+/// none of them (a hold, a shorter time limit: users can only shorten it).
+pub fn unjudged_update_field(policy: &Policy, update: &Component<'_>) -> Option<&'static str> {
+    let forbids = |rule: fn(&crate::policy::Forbid) -> bool| {
+        policy.partitions.values().any(|p| rule(&p.forbid))
+    };
     let fields = [
         (update.partition.is_some(), "partition"),
         (update.qos.is_some(), "qos"),
@@ -310,6 +317,26 @@ pub fn unjudged_update_field(update: &Component<'_>) -> Option<&'static str> {
         (update.cpus_per_task.is_some(), "cpuspertask"),
         (update.min_cpus.is_some(), "numcpus"),
         (update.memory.is_some(), "minmemory"),
+        (
+            update.account.is_some() && policy.needs_account(),
+            "account",
+        ),
+        (
+            update.nodelist.is_some() && forbids(|f| f.nodelist),
+            "nodelist",
+        ),
+        (
+            update.exclude.is_some() && forbids(|f| f.exclude),
+            "excnodelist",
+        ),
+        (
+            update.job_name.is_some() && forbids(|f| !f.job_names.is_empty()),
+            "name",
+        ),
+        (
+            update.exclusive.is_some() && policy.partitions.values().any(|p| p.whole_nodes),
+            "oversubscribe",
+        ),
     ];
     fields
         .into_iter()

@@ -770,6 +770,8 @@ fn a_later_component_sent_as_a_plain_job_is_refused() {
 
 #[test]
 fn updates_that_need_the_rest_of_the_job_are_named() {
+    let p = policy();
+    let unjudged_update_field = |c: &Component<'_>| super::unjudged_update_field(&p, c);
     assert_eq!(unjudged_update_field(&on("gpu")), Some("partition"));
     let qos = Component {
         qos: Some("gpu"),
@@ -787,6 +789,16 @@ fn updates_that_need_the_rest_of_the_job_are_named() {
     };
     assert_eq!(unjudged_update_field(&time), None);
     assert_eq!(unjudged_update_field(&Component::default()), None);
+    // Without rules that read them, these are judged enough as they are.
+    let other = Component {
+        account: Some("chem"),
+        nodelist: Some("c1"),
+        exclude: Some("c1"),
+        job_name: Some("x"),
+        exclusive: Some(false),
+        ..Component::default()
+    };
+    assert_eq!(unjudged_update_field(&other), None);
     assert!(refuse_unjudged_update("partition")
         .message
         .starts_with("job update changes partition, which hetpolicy cannot check"));
@@ -921,5 +933,59 @@ fn qos_by_time_picks_the_first_qos_whose_max_time_holds_the_time() {
     assert!(
         error.contains("partitions.cpu.qos.by_time names QOS 'gpu', which is not in its allowed list (long, normal)"),
         "{error}"
+    );
+}
+
+#[test]
+fn updates_that_may_break_rules_by_account_forbid_or_whole_nodes_are_named() {
+    let p = Policy::from_yaml(
+        "partitions:\n  cpu:\n    default: true\n    forbid: {nodelist: true, exclude: true, \
+         job_names: [\"sys-*\"]}\n  gpu:\n    allow: {accounts: [physics]}\n    \
+         whole_nodes: true\n",
+        "update.yaml",
+    )
+    .expect("policy loads");
+    let field = |c: Component<'_>| unjudged_update_field(&p, &c);
+    assert_eq!(
+        field(Component {
+            account: Some("chem"),
+            ..Component::default()
+        }),
+        Some("account")
+    );
+    assert_eq!(
+        field(Component {
+            nodelist: Some("c1"),
+            ..Component::default()
+        }),
+        Some("nodelist")
+    );
+    assert_eq!(
+        field(Component {
+            exclude: Some("c1"),
+            ..Component::default()
+        }),
+        Some("excnodelist")
+    );
+    assert_eq!(
+        field(Component {
+            job_name: Some("sys-backup"),
+            ..Component::default()
+        }),
+        Some("name")
+    );
+    assert_eq!(
+        field(Component {
+            exclusive: Some(false),
+            ..Component::default()
+        }),
+        Some("oversubscribe")
+    );
+    assert_eq!(
+        field(Component {
+            time_limit: Some(TimeLimit::Minutes(5)),
+            ..Component::default()
+        }),
+        None
     );
 }
