@@ -344,6 +344,60 @@ fn eval_prints_the_lines_sbatch_would_print_and_fails_on_a_rejection() {
 }
 
 #[test]
+fn eval_judges_job_names_and_excluded_nodes_as_slurmctld_sees_them() {
+    let dir = site();
+    let policy = fs::read_to_string(reference_policy()).expect("read the reference policy");
+    let forbid = "    default: true\n    forbid: {exclude: true, job_names: [sys-*]}\n";
+    let policy = policy.replacen("    default: true\n", forbid, 1);
+    assert!(
+        policy.contains(forbid),
+        "the reference policy changed shape"
+    );
+    fs::write(dir.join("hetpolicy.yaml"), policy).expect("write the policy");
+    let verdict = |name: &str, script: &str, args: &[&str]| {
+        let path = write(&dir, name, script);
+        let mut all = vec!["eval", path.as_str(), "--"];
+        all.extend_from_slice(args);
+        let out = run(&dir, &all, &[]);
+        (out.code, out.stdout)
+    };
+    // -J in the script, and on the command line.
+    let (code, out) = verdict(
+        "a.sh",
+        "#!/bin/bash\n#SBATCH -p cpu -J sys-check\ntrue\n",
+        &[],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("policy: partitions.cpu.forbid.job_names"),
+        "{out}"
+    );
+    let (code, out) = verdict(
+        "b.sh",
+        "#!/bin/bash\n#SBATCH -p cpu\ntrue\n",
+        &["-J", "sys-x"],
+    );
+    assert_eq!(code, 1, "{out}");
+    // Without -J, sbatch names the job after the script.
+    let (code, out) = verdict("sys-backup.sh", "#!/bin/bash\n#SBATCH -p cpu\ntrue\n", &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("sys-backup.sh"), "{out}");
+    // -x, as --exclude.
+    let (code, out) = verdict("c.sh", "#!/bin/bash\n#SBATCH -p cpu -x c1\ntrue\n", &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("policy: partitions.cpu.forbid"), "{out}");
+    // Allowed: another name, and the same options on partition gpu.
+    let (code, out) = verdict("d.sh", "#!/bin/bash\n#SBATCH -p cpu -J my-sys\ntrue\n", &[]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = verdict(
+        "e.sh",
+        "#!/bin/bash\n#SBATCH -p gpu --gres=gpu:1 -J sys-x -x g1\ntrue\n",
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
 fn eval_reads_colon_components_and_sbatch_variables() {
     let dir = site();
     let script = write(&dir, "plain.sh", "#!/bin/bash\nsrun true\n");

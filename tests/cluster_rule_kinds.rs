@@ -4,6 +4,7 @@
 //! `partitions.<p>.qos.by_time` (the QOS chosen by `--time`).
 mod common;
 
+use std::fs;
 use std::time::Duration;
 
 use common::cluster::{self, Cluster, CmdOutput};
@@ -148,6 +149,34 @@ fn nodelist_exclude_and_reserved_names_are_refused_on_the_partition() {
         c,
         &sbatch(c, &["-p", "cpu", "-J", "my-sys-health"]),
         "-J my-sys-health",
+    );
+
+    // Without -J, sbatch names the job after its script: slurmctld sees
+    // the name, and `hetpolicy eval` (this release's model) says the same.
+    let dir = c.write_tmp(".d", "");
+    fs::remove_file(&dir).expect("remove the placeholder");
+    fs::create_dir(&dir).expect("create a directory for the script");
+    let script = dir.join("sys-nightly.sh");
+    fs::write(
+        &script,
+        "#!/bin/bash\n#SBATCH -p cpu -t 1 -o /dev/null\ntrue\n",
+    )
+    .expect("write the script");
+    let script = script.to_string_lossy().into_owned();
+    let real = c.run("sbatch", &["--hold", &script]);
+    let line = "sbatch: error: job is named sys-nightly.sh on partition cpu, where the job name \
+                sys-* is reserved; choose another --job-name (-J) (policy: \
+                partitions.cpu.forbid.job_names)";
+    assert_refused(&real, "the script sys-nightly.sh", &[line]);
+    let release = cluster::requested_release();
+    let eval = c.run(
+        common::bin::hetpolicy(),
+        &["eval", "--slurm", &release, &script, "--", "--hold"],
+    );
+    assert_eq!(eval.code, 1, "eval of sys-nightly.sh:\n{eval:?}");
+    assert!(
+        eval.stdout.lines().any(|l| l.trim() == line),
+        "eval does not print sbatch's line\n  {line}\n{eval:?}"
     );
 
     // `scontrol update` does not show the job's partition: a user may not

@@ -128,6 +128,8 @@ pub(crate) const MODELLED: &[Modelled] = &[
     row("hint",             Text,          &["sockets_per_node", "cores_per_socket", "threads_per_core"], "verify_hint"),
     row("no-kill",          NoKill,        &["kill_on_node_fail"],                                 "arg_set_no_kill"),
     row("nodelist",         Text,          &["req_nodes", "min_nodes"],                            "_opt_verify"),
+    row("exclude",          Text,          &["exc_nodes"],                                         "arg_set_exclude"),
+    row("job-name",         Text,          &["name"],                                              "arg_set_job_name"),
     row("mem",              Megabytes,     &["pn_min_memory"],                                     "arg_set_mem"),
     row("mem-per-cpu",      Megabytes,     &["pn_min_memory"],                                     "arg_set_mem_per_cpu"),
     row("time",             Time,          &["time_limit"],                                        "arg_set_time_limit"),

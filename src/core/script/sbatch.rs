@@ -460,6 +460,21 @@ impl Run<'_> {
             let dev_null = Value::Text("/dev/null".to_owned());
             self.opts.put("input", dev_null, Origin::Default);
         }
+        if self.opts.slot("job-name").is_none() {
+            // src/sbatch/opt.c `_opt_verify`: a --wrap job is named "wrap",
+            // another after its script's base name; sbatch.c names a script
+            // read from standard input "sbatch".
+            let name = if self.opts.flag("wrap") {
+                "wrap"
+            } else {
+                match self.inv.script_name {
+                    "-" | "" => "sbatch",
+                    path => path.rsplit('/').next().unwrap_or(path),
+                }
+            };
+            self.opts
+                .put("job-name", Value::Text(name.to_owned()), Origin::Default);
+        }
         let cwd = self.cwd();
         for name in ["output", "error", "input"] {
             if let Some(file) = self.opts.text(name).filter(|f| !f.starts_with('/')) {
