@@ -398,6 +398,91 @@ fn eval_judges_job_names_and_excluded_nodes_as_slurmctld_sees_them() {
 }
 
 #[test]
+fn eval_judges_the_rules_about_who_submits_for_the_user_given() {
+    let dir = site();
+    let policy = fs::read_to_string(reference_policy()).expect("read the reference policy");
+    let gpu = "    reserved_for: [gpu]\n";
+    assert!(policy.contains(gpu), "the reference policy changed shape");
+    let policy = policy.replacen(gpu, &format!("{gpu}    allow: {{users: [root]}}\n"), 1)
+        + "\ndeny:\n  - users: [nobody]\n    message: nobody may submit here\n";
+    fs::write(dir.join("hetpolicy.yaml"), &policy).expect("write the policy");
+    let script = write(
+        &dir,
+        "gpu.sh",
+        "#!/bin/bash\n#SBATCH -p gpu --gres=gpu:1\ntrue\n",
+    );
+    let eval = |args: &[&str]| {
+        let mut all = vec!["eval"];
+        all.extend_from_slice(args);
+        all.push(&script);
+        run(&dir, &all, &[])
+    };
+    let out = eval(&["--user", "root"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("  as user root (uid 0; groups root")),
+        "{out:?}"
+    );
+    let out = eval(&["--user", "nobody"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains(
+            "  sbatch: error: job refused for user nobody: nobody may submit here (policy: deny)\n"
+        ),
+        "{out:?}"
+    );
+    let report = json(&eval(&["--user", "nobody", "--format", "json"]));
+    assert_eq!(report["submitter"]["user"], "nobody");
+    assert_eq!(report["submitter"]["judged"], true);
+    assert_eq!(report["verdict"], "rejected");
+    // --no-user leaves the rules out, and says so.
+    let out = eval(&["--no-user"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("  the rules about who submits are not judged (--no-user)\n"),
+        "{out:?}"
+    );
+    // Without --user: whoever runs it.
+    let me = Command::new("id").arg("-un").output().expect("run id -un");
+    let me = String::from_utf8_lossy(&me.stdout).trim().to_owned();
+    let out = eval(&[]);
+    assert!(
+        out.stdout.contains(&format!("  as user {me} (uid ")),
+        "{out:?}"
+    );
+    let out = eval(&["--user", "no-such-user-hetpolicy"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("hetpolicy: eval: no user no-such-user-hetpolicy in the user database"),
+        "{out:?}"
+    );
+    // A rule by account: the default account is asked of slurmdbd, which
+    // this site (no accounting) cannot answer: a note says how it judged.
+    let by_account = policy.replacen("allow: {users: [root]}", "allow: {accounts: [physics]}", 1);
+    fs::write(dir.join("hetpolicy.yaml"), by_account).expect("write the policy");
+    let out = eval(&["--user", "root"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("note: the default account of user root is unknown ("),
+        "{out:?}"
+    );
+    let out = run(
+        &dir,
+        &["eval", "--user", "root", &script, "--", "-A", "Physics"],
+        &[],
+    );
+    assert_eq!(
+        out.code, 0,
+        "-A Physics is account physics to slurmctld: {out:?}"
+    );
+}
+
+#[test]
 fn eval_reads_colon_components_and_sbatch_variables() {
     let dir = site();
     let script = write(&dir, "plain.sh", "#!/bin/bash\nsrun true\n");

@@ -463,3 +463,53 @@ fn an_account_change_by_update_is_for_operators_only() {
     c.run("scancel", &[&job]);
     cluster::assert_controller_healthy(c, pid, offset);
 }
+
+/// `hetpolicy eval --user U` says what the real sbatch, run as U, gets:
+/// the same verdict and the same lines, with U's groups and default
+/// account as slurmctld knows them.
+#[test]
+fn eval_as_each_user_agrees_with_their_real_submission() {
+    let c = ensure_accounting();
+    let _policy = install_who_policy(c);
+    let script = c.write_tmp(
+        ".sh",
+        "#!/bin/bash\n#SBATCH -p gpu --gres=gpu:1 -t 1\ntrue\n",
+    );
+    let script = script.to_string_lossy().into_owned();
+    let release = cluster::requested_release();
+    for (user, extra) in [
+        ("alice", &[][..]),
+        ("bob", &[][..]),
+        ("bob", &["-A", "physics"][..]),
+        ("carol", &[][..]),
+        ("mallory", &[][..]),
+    ] {
+        let mut real_args = vec!["--hold", "-o", "/dev/null"];
+        real_args.extend_from_slice(extra);
+        real_args.push(&script);
+        let real = run_as(c, user, "sbatch", &real_args);
+        let mut eval_args = vec!["eval", "--slurm", &release, "--user", user, &script, "--"];
+        eval_args.push("--hold");
+        eval_args.extend_from_slice(extra);
+        let eval = c.run(common::bin::hetpolicy(), &eval_args);
+        let what = format!("{user} {extra:?}");
+        assert_eq!(
+            eval.code == 0,
+            real.code == 0,
+            "{what}: eval and sbatch disagree:\n{eval:?}\n{real:?}"
+        );
+        for line in real
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("sbatch: error:"))
+        {
+            assert!(
+                eval.stdout.lines().any(|l| l.trim() == line),
+                "{what}: eval does not print sbatch's line\n  {line}\n{eval:?}"
+            );
+        }
+        if let Some(job) = real.job_id() {
+            c.run("scancel", &[&job.to_string()]);
+        }
+    }
+}

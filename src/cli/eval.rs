@@ -18,7 +18,8 @@ use hetpolicy_core::slurm_options::Release;
 use crate::args::{no_value, Args, Format, Item, UsageError};
 use crate::output::json;
 use crate::release::{self, Choice};
-use crate::report::Evaluation;
+use crate::report::{Evaluation, WhoJudged};
+use crate::who;
 
 /// `eval`'s options.
 #[derive(Debug)]
@@ -28,8 +29,20 @@ pub struct Options {
     slurm_conf: Option<Option<PathBuf>>,
     format: Format,
     strict: bool,
+    who: Who,
     script: Option<String>,
     sbatch_args: Vec<String>,
+}
+
+/// Whom the rules about who submits are judged for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Who {
+    /// The user running eval (the default).
+    Invoker,
+    /// `--user NAME`.
+    Named(String),
+    /// `--no-user`: those rules are not judged.
+    Nobody,
 }
 
 impl Options {
@@ -40,6 +53,7 @@ impl Options {
             slurm_conf: None,
             format: Format::Text,
             strict: false,
+            who: Who::Invoker,
             script: None,
             sbatch_args: Vec::new(),
         };
@@ -59,6 +73,11 @@ impl Options {
                     "strict" => {
                         no_value(&name, inline)?;
                         options.strict = true;
+                    }
+                    "user" => options.who = Who::Named(args.value(&name, inline)?),
+                    "no-user" => {
+                        no_value(&name, inline)?;
+                        options.who = Who::Nobody;
                     }
                     _ => {
                         return Err(UsageError(format!(
@@ -98,6 +117,26 @@ pub fn run(options: Options) -> Result<u8, UsageError> {
                 policy_path.display()
             );
             return Ok(2);
+        }
+    };
+    let who = match (&options.who, policy.has_rules_about_who()) {
+        (_, false) => WhoJudged::NoRules,
+        (Who::Nobody, true) => WhoJudged::Skipped,
+        (Who::Invoker, true) | (Who::Named(_), true) => {
+            let name = match &options.who {
+                Who::Named(name) => Some(name.as_str()),
+                _ => None,
+            };
+            match who::resolve(name, policy.needs_account()) {
+                Ok(resolved) => WhoJudged::User {
+                    submitting: resolved.submitting,
+                    notes: resolved.notes,
+                },
+                Err(message) => {
+                    let _ = writeln!(std::io::stderr(), "hetpolicy: eval: {message}");
+                    return Ok(2);
+                }
+            }
         }
     };
     let script_name = options.script.clone().unwrap_or_default();
@@ -153,6 +192,7 @@ pub fn run(options: Options) -> Result<u8, UsageError> {
         },
         slurm_conf.as_ref(),
         policy_path.display().to_string(),
+        who,
     );
     let out = match options.format {
         Format::Json => json::eval(&evaluation),
@@ -178,16 +218,20 @@ pub fn evaluate<'p>(
     invocation: &Invocation<'_>,
     slurm_conf: Option<&SlurmConf>,
     policy_path: String,
+    who: WhoJudged,
 ) -> Evaluation<'p> {
     let invocation = Invocation {
         release: release.release,
         ..*invocation
     };
     let simulation = script::simulate(&invocation);
-    let outcome = simulation
-        .refusal
-        .is_none()
-        .then(|| script::submit(policy, &simulation, slurm_conf));
+    let outcome = simulation.refusal.is_none().then(|| {
+        let submitting = match &who {
+            WhoJudged::User { submitting, .. } => Some(submitting),
+            WhoJudged::NoRules | WhoJudged::Skipped => None,
+        };
+        script::submit_as(policy, &simulation, slurm_conf, submitting)
+    });
     Evaluation {
         release,
         script_name: invocation.script_name.to_owned(),
@@ -197,6 +241,7 @@ pub fn evaluate<'p>(
         policy_path,
         simulation,
         outcome,
+        who,
     }
 }
 
@@ -383,6 +428,9 @@ fn text(e: &Evaluation<'_>) -> String {
         e.policy_path,
         e.release.sentence()
     ));
+    if let Some(line) = who_line(&e.who) {
+        out.push_str(&format!("  {line}\n"));
+    }
     let default_partition = e.default_partition.clone();
     for (k, request) in sim.components.iter().enumerate() {
         let verdict = e.outcome.as_ref().and_then(|o| o.verdicts.get(k));
@@ -451,7 +499,7 @@ fn text(e: &Evaluation<'_>) -> String {
             }
         }
     }
-    for note in &sim.notes {
+    for note in e.notes() {
         out.push_str(&format!("\nnote: {note}\n"));
     }
     let verdict = match (&sim.refusal, &e.outcome) {
@@ -470,4 +518,32 @@ fn text(e: &Evaluation<'_>) -> String {
     };
     out.push_str(&format!("\nverdict: {verdict}\n"));
     out
+}
+
+/// The report's line about whom the rules about who submits were judged
+/// for; none when the policy has no such rules.
+fn who_line(who: &WhoJudged) -> Option<String> {
+    match who {
+        WhoJudged::NoRules => None,
+        WhoJudged::Skipped => {
+            Some("the rules about who submits are not judged (--no-user)".to_owned())
+        }
+        WhoJudged::User { submitting, .. } => {
+            let s = &submitting.submitter;
+            let user = s.user.as_deref().unwrap_or("?");
+            let groups = if s.groups_known {
+                format!("groups {}", s.groups.join(", "))
+            } else {
+                "groups unknown".to_owned()
+            };
+            let account = match &submitting.default_account {
+                Some(account) => format!("; default account {account}"),
+                None => String::new(),
+            };
+            Some(format!(
+                "as user {user} (uid {}; {groups}{account}; --user NAME for another)",
+                s.uid
+            ))
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! hetpolicy check [--format text|json] [--deny-warnings] [--cluster] [POLICY]
 //! hetpolicy eval [--policy FILE] [--slurm-conf FILE | --no-slurm-conf]
 //!                [--slurm RELEASE] [--format text|json] [--strict]
+//!                [--user NAME | --no-user]
 //!                SCRIPT [-- SBATCH-ARGS...]
 //! ```
 //!
@@ -16,10 +17,12 @@
 mod args;
 mod check;
 mod cluster;
+mod command;
 mod eval;
 mod output;
 mod release;
 mod report;
+mod who;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -30,6 +33,7 @@ const USAGE: &str = "\
 usage: hetpolicy check [--format text|json] [--deny-warnings] [--cluster] [POLICY]
        hetpolicy eval [--policy FILE] [--slurm-conf FILE | --no-slurm-conf]
                       [--slurm RELEASE] [--format text|json] [--strict]
+                      [--user NAME | --no-user]
                       SCRIPT [-- SBATCH-ARGS...]
        hetpolicy --help | --version
 
@@ -58,6 +62,10 @@ eval   judges a batch script as `sbatch SBATCH-ARGS SCRIPT` would be judged:
        the sbatch on PATH (`sbatch --version`), else the newest. An
        installed release eval does not model gives the closest one below
        it, with a note.
+       When the policy has rules about who submits (exempt, deny,
+       partitions.<p>.allow/deny), eval judges them for the user running it,
+       or --user NAME: their groups from `id`, the account -A names or their
+       default account from `sacctmgr`. --no-user leaves them out.
 ";
 
 fn main() -> ExitCode {

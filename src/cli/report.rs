@@ -2,7 +2,7 @@
 //! eval.rs build these and print them as text, output/json.rs as JSON.
 
 use hetpolicy_core::policy::PolicyWarning;
-use hetpolicy_core::script::{Finding, Outcome, Simulation};
+use hetpolicy_core::script::{Finding, Outcome, Simulation, Submitting};
 
 use crate::release::Choice;
 
@@ -30,6 +30,22 @@ pub struct Evaluation<'p> {
     pub policy_path: String,
     pub simulation: Simulation,
     pub outcome: Option<Outcome<'p>>,
+    /// Whom the rules about who submits were judged for.
+    pub who: WhoJudged,
+}
+
+/// Whom `eval` judged the rules about who submits for.
+#[derive(Debug)]
+pub enum WhoJudged {
+    /// The policy has no such rules.
+    NoRules,
+    /// `--no-user`: they were not judged.
+    Skipped,
+    /// This submitter, with what could not be found out about them.
+    User {
+        submitting: Submitting,
+        notes: Vec<String>,
+    },
 }
 
 impl Evaluation<'_> {
@@ -40,6 +56,16 @@ impl Evaluation<'_> {
             (None, Some(outcome)) if outcome.accepted => "accepted",
             _ => "rejected",
         }
+    }
+
+    /// Every note: the model's, then what could not be found out about
+    /// the submitter.
+    pub fn notes(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self.simulation.notes.iter().map(String::as_str).collect();
+        if let WhoJudged::User { notes, .. } = &self.who {
+            all.extend(notes.iter().map(String::as_str));
+        }
+        all
     }
 
     /// Every finding: sbatch's and slurmctld's.

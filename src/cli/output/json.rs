@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use hetpolicy_core::engine::{Changes, Memory};
 use hetpolicy_core::script::{ComponentVerdict, Finding, Origin, RefusedBy, Request};
 
-use crate::report::{Evaluation, Report};
+use crate::report::{Evaluation, Report, WhoJudged};
 
 fn position(position: Option<(u64, u64)>) -> (Value, Value) {
     match position {
@@ -174,7 +174,27 @@ pub fn eval(e: &Evaluation<'_>) -> String {
         "stderr": e.stderr(),
         "error": error,
         "findings": e.findings().into_iter().map(finding).collect::<Vec<_>>(),
-        "notes": sim.notes,
+        "notes": e.notes(),
+        "submitter": submitter(&e.who),
     });
     format!("{value:#}\n")
+}
+
+/// Whom the rules about who submits were judged for: `null` when the
+/// policy has none, `{"judged": false}` under `--no-user`.
+fn submitter(who: &WhoJudged) -> Value {
+    match who {
+        WhoJudged::NoRules => Value::Null,
+        WhoJudged::Skipped => json!({"judged": false}),
+        WhoJudged::User { submitting, .. } => {
+            let s = &submitting.submitter;
+            json!({
+                "judged": true,
+                "user": s.user,
+                "uid": s.uid,
+                "groups": if s.groups_known { json!(s.groups) } else { Value::Null },
+                "default_account": submitting.default_account,
+            })
+        }
+    }
 }

@@ -250,6 +250,17 @@ impl Policy {
                 .any(|p| lists_accounts(&p.allow) || lists_accounts(&p.deny))
     }
 
+    /// True when a rule reads who submits (`exempt`, `deny`,
+    /// `partitions.<p>.allow` or `.deny`): judging a job needs the user.
+    pub fn has_rules_about_who(&self) -> bool {
+        !self.who.exempt.is_empty()
+            || !self.who.deny.is_empty()
+            || self
+                .partitions
+                .values()
+                .any(|p| p.allow.is_some() || p.deny.is_some())
+    }
+
     /// What happens to a job that cannot be judged (`on_error`).
     pub fn on_error(&self) -> OnError {
         self.on_error

@@ -50,7 +50,7 @@ pub use crate::slurm_options::Release;
 
 pub use crate::engine::SlurmError;
 pub use slurm_conf::{PartitionConf, SlurmConf};
-pub use slurmctld::{submit, ComponentVerdict, Outcome};
+pub use slurmctld::{submit, submit_as, ComponentVerdict, Outcome, Submitting};
 
 /// Everything sbatch reads besides its own configuration.
 #[derive(Clone, Copy, Debug)]

@@ -5,7 +5,9 @@
 //! the jobs are created, which refuses unknown partitions.
 
 use super::{Finding, Severity, Simulation, SlurmConf};
-use crate::engine::{evaluate, Changes, HetjobState, Rejection, SlurmError, Verdict};
+use crate::engine::{
+    evaluate, Changes, Component, HetjobState, Rejection, SlurmError, Submitter, Verdict,
+};
 use crate::policy::Policy;
 
 /// The job_submit plugin's decision on one component.
@@ -37,12 +39,38 @@ pub struct Outcome<'p> {
     pub findings: Vec<Finding>,
 }
 
-/// Judges `simulation`'s components as slurmctld does. Call it only when
-/// sbatch did not refuse the submission (`simulation.refusal` is `None`).
+/// Who submits, as slurmctld would know them, for the rules about who
+/// submits (`exempt`, `deny`, `partitions.<p>.allow` and `.deny`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Submitting {
+    /// The user, their uid and groups.
+    pub submitter: Submitter,
+    /// The account a component without `-A` is charged to: the user's
+    /// default account in slurmdbd (`None` without accounting).
+    pub default_account: Option<String>,
+}
+
+/// Judges `simulation`'s components as slurmctld does, for a submitter
+/// nobody knows: the rules about who submits are not judged. Call it only
+/// when sbatch did not refuse the submission (`simulation.refusal` is
+/// `None`).
 pub fn submit<'p>(
     policy: &'p Policy,
     simulation: &Simulation,
     slurm_conf: Option<&SlurmConf>,
+) -> Outcome<'p> {
+    submit_as(policy, simulation, slurm_conf, None)
+}
+
+/// Like [`submit`], submitted by `who` when given: the rules about who
+/// submits are judged too, with the account slurmctld charges (`-A`
+/// lower-cased, as `validate_job_create_req` does, else the default
+/// account).
+pub fn submit_as<'p>(
+    policy: &'p Policy,
+    simulation: &Simulation,
+    slurm_conf: Option<&SlurmConf>,
+    who: Option<&Submitting>,
 ) -> Outcome<'p> {
     let mut state = HetjobState::new();
     let mut outcome = Outcome {
@@ -61,7 +89,21 @@ pub fn submit<'p>(
     };
     for (k, request) in simulation.components.iter().enumerate() {
         let position = simulation.position(k);
-        let component = request.component(position);
+        let charged =
+            who.and_then(
+                |who| match request.account.as_deref().filter(|a| !a.is_empty()) {
+                    Some(account) => Some(account.to_ascii_lowercase()),
+                    None => who.default_account.clone(),
+                },
+            );
+        let component = match who {
+            Some(who) => Component {
+                submitter: Some(&who.submitter),
+                account: charged.as_deref(),
+                ..request.component(position)
+            },
+            None => request.component(position),
+        };
         match evaluate(policy, &mut state, &component) {
             Verdict::Reject(rejection) => {
                 let prefix = if simulation.hetjob {

@@ -824,3 +824,54 @@ fn every_release_reads_the_reference_cases_alike() {
         assert_eq!(second.values["mem"], "8G");
     }
 }
+
+#[test]
+fn rules_about_who_are_judged_for_the_submitter_given() {
+    let p = Policy::from_yaml(
+        &format!(
+            "{REFERENCE}\nexempt:\n  - groups: [hpcadmin]\n\
+             deny:\n  - users: [mallory]\n    message: suspended\n"
+        )
+        .replace(
+            "    reserved_for: [gpu]\n",
+            "    reserved_for: [gpu]\n    allow: {accounts: [physics]}\n",
+        ),
+        "who.yaml",
+    )
+    .expect("the policy loads");
+    assert!(p.has_rules_about_who());
+    assert!(!policy().has_rules_about_who());
+    let who = |user: &str, groups: &[&str], default_account: Option<&str>| Submitting {
+        submitter: crate::engine::Submitter {
+            uid: 1000,
+            user: Some(user.to_owned()),
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            groups_known: true,
+        },
+        default_account: default_account.map(str::to_owned),
+    };
+    let gpu = case("#SBATCH -p gpu --gres=gpu:1\ntrue\n").run();
+    let bob = who("bob", &["bob"], Some("chem"));
+    let outcome = submit_as(&p, &gpu, None, Some(&bob));
+    assert!(!outcome.accepted);
+    assert!(
+        outcome.stderr[0].contains("as user bob with account chem"),
+        "{:?}",
+        outcome.stderr
+    );
+    // -A as slurmctld reads it: lower-cased.
+    let charged = case("#SBATCH -p gpu --gres=gpu:1 -A Physics\ntrue\n").run();
+    assert!(submit_as(&p, &charged, None, Some(&bob)).accepted);
+    let alice = who("alice", &["alice"], Some("physics"));
+    assert!(submit_as(&p, &gpu, None, Some(&alice)).accepted);
+    // An exempt group, a denied user, and nobody known.
+    let carol = who("carol", &["carol", "hpcadmin"], Some("chem"));
+    assert!(submit_as(&p, &gpu, None, Some(&carol)).accepted);
+    let mallory = who("mallory", &["mallory"], Some("physics"));
+    let outcome = submit_as(&p, &gpu, None, Some(&mallory));
+    assert_eq!(
+        outcome.stderr[0],
+        "sbatch: error: job refused for user mallory: suspended (policy: deny)"
+    );
+    assert!(submit(&p, &gpu, None).accepted);
+}
