@@ -205,7 +205,7 @@ fn submit(desc: Option<&mut job_desc_msg_t>, uid: u32) -> Result<(), Rejection> 
                     .flatten()
             });
             let component = Component {
-                submitter: Some(&submitter),
+                submitter: Some(&*submitter),
                 account: account.as_deref(),
                 kind: convert::kind(desc, position),
                 ..texts.component(desc)
