@@ -265,7 +265,7 @@ impl DefaultAccount {
     /// The default account of `uid`, read into the buffer.
     fn read(&mut self, uid: u32) -> Option<Cow<'_, str>> {
         hetpolicy_slurm::api::default_account_into(uid, &mut self.0)
-            .then(|| Cow::Borrowed(self.0.as_str()))
+            .then_some(Cow::Borrowed(self.0.as_str()))
     }
 }
 

@@ -514,7 +514,10 @@ mod tests {
         let full = submitter(1, true);
         let name_only = submitter(1, false);
         assert_eq!(name_only.user, full.user);
-        assert!(!name_only.groups_known && name_only.groups.is_empty(), "{name_only:?}");
+        assert!(
+            !name_only.groups_known && name_only.groups.is_empty(),
+            "{name_only:?}"
+        );
         assert_eq!(submitter(1, true), full);
     }
 
