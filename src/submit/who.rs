@@ -85,9 +85,10 @@ struct Answer {
     /// verdict would still be the same: a submission does not ask for the
     /// groups only when no rule of its policy lists groups
     /// (`Policy::needs_groups`), and the engine reads `groups` and
-    /// `groups_known` only against a rule's group list. But the log's
-    /// reading line would show the groups.) It is the same allocation as
-    /// `full` when the answer has no groups.
+    /// `groups_known` only against a rule's group list. Keeping the
+    /// views apart makes that hold by construction, not by that
+    /// reasoning.) It is the same allocation as `full` when the answer
+    /// has no groups.
     name_only: Arc<Submitter>,
     /// Groups were asked for.
     with_groups: bool,
