@@ -331,7 +331,18 @@ impl Drop for UserReadLock<'_> {
 /// does), for a user with no association, and for a user without a default
 /// account.
 pub fn default_account(uid: u32) -> Option<String> {
-    let assoc_mgr = assoc_mgr()?;
+    let mut account = String::new();
+    default_account_into(uid, &mut account).then_some(account)
+}
+
+/// [`default_account`], written into `account` (cleared first): a caller
+/// that keeps the buffer allocates nothing once it is large enough. False,
+/// with `account` empty, when there is none.
+pub fn default_account_into(uid: u32, account: &mut String) -> bool {
+    account.clear();
+    let Some(assoc_mgr) = assoc_mgr() else {
+        return false;
+    };
     // slurmdb_user_rec_t is a plain C struct (pointers and integers): all
     // zeroes is the memset(0) the Lua plugin starts from.
     // SAFETY: see above.
@@ -346,7 +357,7 @@ pub fn default_account(uid: u32) -> Option<String> {
     // the check first.
     unsafe {
         if (*assoc_mgr.user_list).is_null() {
-            return None;
+            return false;
         }
         let rc = (assoc_mgr.fill_in_user)(
             *assoc_mgr.db_conn,
@@ -356,10 +367,11 @@ pub fn default_account(uid: u32) -> Option<String> {
             true,
         );
         if rc != 0 {
-            return None;
+            return false;
         }
-        super::fields::text(user.default_acct)
-            .filter(|account| !account.is_empty())
-            .map(std::borrow::Cow::into_owned)
+        if let Some(found) = super::fields::text(user.default_acct) {
+            account.push_str(&found);
+        }
+        !account.is_empty()
     }
 }

@@ -179,12 +179,18 @@ pub(crate) fn owner(desc: &job_desc_msg_t, submit_uid: u32) -> u32 {
 /// `-A` as slurmctld records it: lower-cased (job_mgr.c
 /// `validate_job_create_req` calls `xstrtolower(job_desc->account)` right
 /// after the job_submit plugins, ASCII only); `None` when not given or
-/// empty.
-pub(crate) fn account(desc: &job_desc_msg_t) -> Option<String> {
+/// empty. Borrowed from the job_desc unless it has capitals to lower.
+pub(crate) fn account(desc: &job_desc_msg_t) -> Option<Cow<'_, str>> {
     // SAFETY: account is NULL or a NUL-terminated string owned by the
     // job_desc.
     let account = unsafe { text(desc.account) }?;
-    (!account.is_empty()).then(|| account.to_ascii_lowercase())
+    if account.is_empty() {
+        None
+    } else if account.bytes().any(|b| b.is_ascii_uppercase()) {
+        Some(Cow::Owned(account.to_ascii_lowercase()))
+    } else {
+        Some(account)
+    }
 }
 
 /// A job's name (`--job-name`), read from the job_desc only when it is

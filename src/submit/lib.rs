@@ -19,6 +19,8 @@ mod fault;
 mod state;
 mod who;
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::ffi::{c_char, c_int};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -198,14 +200,14 @@ fn submit(desc: Option<&mut job_desc_msg_t>, uid: u32) -> Result<(), Rejection> 
         let changes = {
             let texts = JobText::read(desc);
             let submitter = who::submitter(convert::owner(desc, uid), policy.needs_groups());
-            let account = convert::account(desc).or_else(|| {
-                policy
-                    .needs_account()
-                    .then(|| hetpolicy_slurm::api::default_account(submitter.uid))
-                    .flatten()
-            });
+            let mut default_account = DefaultAccount::take();
+            let account = match convert::account(desc) {
+                Some(account) => Some(account),
+                None if policy.needs_account() => default_account.read(submitter.uid),
+                None => None,
+            };
             let component = Component {
-                submitter: Some(&submitter),
+                submitter: Some(&*submitter),
                 account: account.as_deref(),
                 kind: convert::kind(desc, position),
                 ..texts.component(desc)
@@ -242,6 +244,36 @@ fn submit(desc: Option<&mut job_desc_msg_t>, uid: u32) -> Result<(), Rejection> 
         }
         Ok(())
     })
+}
+
+thread_local! {
+    /// This thread's buffer for a user's default account, reused from one
+    /// submission to the next so that reading it allocates nothing once it
+    /// is large enough.
+    static DEFAULT_ACCOUNT: Cell<String> = const { Cell::new(String::new()) };
+}
+
+/// The buffer of [`DEFAULT_ACCOUNT`] while a submission uses it; put back
+/// when dropped.
+struct DefaultAccount(String);
+
+impl DefaultAccount {
+    fn take() -> Self {
+        DefaultAccount(DEFAULT_ACCOUNT.try_with(Cell::take).unwrap_or_default())
+    }
+
+    /// The default account of `uid`, read into the buffer.
+    fn read(&mut self, uid: u32) -> Option<Cow<'_, str>> {
+        hetpolicy_slurm::api::default_account_into(uid, &mut self.0)
+            .then_some(Cow::Borrowed(self.0.as_str()))
+    }
+}
+
+impl Drop for DefaultAccount {
+    fn drop(&mut self) {
+        let buffer = std::mem::take(&mut self.0);
+        let _ = DEFAULT_ACCOUNT.try_with(|cell| cell.set(buffer));
+    }
 }
 
 fn modify(desc: Option<&job_desc_msg_t>, uid: u32) -> Result<(), Rejection> {

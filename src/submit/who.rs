@@ -35,11 +35,17 @@
 //! in memory (`dlopen(RTLD_NOLOAD | RTLD_NODELETE)`): slurmctld's
 //! `dlclose` at shutdown or reconfiguration never unmaps code a thread
 //! stuck in a lookup would return to.
+//!
+//! # Cost of a cached answer
+//!
+//! Each answer is kept as shared [`Submitter`] values built once, on the
+//! helper thread, when the lookup ends; a submission served from the cache
+//! gets a reference-counted handle to one of them, so it allocates nothing.
 
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use hetpolicy_core::engine::Submitter;
@@ -63,13 +69,27 @@ const MAX_ENTRY_BUFFER: usize = 16 << 20;
 /// The most groups one user may be in that are read.
 const MAX_GROUPS: usize = 65536;
 
-/// One user's answer from the user database.
+/// One user's answer from the user database, as the two views a
+/// submission may get (shared, so that serving one allocates nothing).
 #[derive(Clone, Debug)]
 struct Answer {
-    user: Option<String>,
-    groups: Vec<String>,
-    /// The groups were looked up, and every lookup succeeded.
-    groups_known: bool,
+    /// The name, and the groups when they were asked for: what a
+    /// submission that asks for the groups gets (`groups_known` is true
+    /// only when they were looked up and every lookup succeeded).
+    full: Arc<Submitter>,
+    /// The name only (no groups, `groups_known` false): what a submission
+    /// that does not ask for the groups gets, and what is known of the
+    /// user while no answer is usable. Kept apart from `full` so a
+    /// submission gets exactly the same [`Submitter`] whether or not an
+    /// earlier one asked for the groups. (Were it given `full`, the
+    /// verdict would still be the same: a submission does not ask for the
+    /// groups only when no rule of its policy lists groups
+    /// (`Policy::needs_groups`), and the engine reads `groups` and
+    /// `groups_known` only against a rule's group list. Keeping the
+    /// views apart makes that hold by construction, not by that
+    /// reasoning.) It is the same allocation as `full` when the answer
+    /// has no groups.
+    name_only: Arc<Submitter>,
     /// Groups were asked for.
     with_groups: bool,
 }
@@ -105,34 +125,64 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Cache> {
 }
 
 impl Answer {
+    /// Builds both views of a lookup's answer (on the helper thread).
+    fn new(
+        uid: u32,
+        user: Option<String>,
+        groups: Vec<String>,
+        groups_known: bool,
+        with_groups: bool,
+    ) -> Self {
+        let has_groups = groups_known || !groups.is_empty();
+        let full = Arc::new(Submitter {
+            uid,
+            user,
+            groups,
+            groups_known,
+        });
+        let name_only = if has_groups {
+            Arc::new(Submitter {
+                uid,
+                user: full.user.clone(),
+                groups: Vec::new(),
+                groups_known: false,
+            })
+        } else {
+            Arc::clone(&full)
+        };
+        Answer {
+            full,
+            name_only,
+            with_groups,
+        }
+    }
+
     fn serves(&self, with_groups: bool) -> bool {
         self.with_groups || !with_groups
     }
 
-    fn submitter(&self, uid: u32, with_groups: bool) -> Submitter {
-        Submitter {
-            uid,
-            user: self.user.clone(),
-            groups: if with_groups {
-                self.groups.clone()
-            } else {
-                Vec::new()
-            },
-            groups_known: with_groups && self.with_groups && self.groups_known,
-        }
+    /// The view for a submission that asks for the groups or not: a
+    /// reference count, no allocation.
+    fn submitter(&self, with_groups: bool) -> Arc<Submitter> {
+        Arc::clone(if with_groups {
+            &self.full
+        } else {
+            &self.name_only
+        })
     }
 }
 
 /// Who `uid` is: their name always, their groups when `with_groups` (the
-/// policy names groups). Never waits more than [`LOOKUP_WAIT`].
-pub(crate) fn submitter(uid: u32, with_groups: bool) -> Submitter {
+/// policy names groups). Never waits more than [`LOOKUP_WAIT`]. Served
+/// from the cache (the usual case), it allocates nothing.
+pub(crate) fn submitter(uid: u32, with_groups: bool) -> Arc<Submitter> {
     let shared = shared();
     let asked = Instant::now();
     let mut cache = lock(shared);
     if let Some(entry) = cache.entries.get(&uid) {
         let age = asked.saturating_duration_since(entry.fetched);
         if age < KEPT_FOR && entry.answer.serves(with_groups) {
-            let answer = entry.answer.submitter(uid, with_groups);
+            let answer = entry.answer.submitter(with_groups);
             let refresh_groups = with_groups || entry.answer.with_groups;
             if age >= FRESH_FOR {
                 // Stale: served now, refreshed for the next submission.
@@ -152,7 +202,7 @@ pub(crate) fn submitter(uid: u32, with_groups: bool) -> Submitter {
     loop {
         if let Some(entry) = cache.entries.get(&uid) {
             if entry.fetched >= asked && entry.answer.serves(with_groups) {
-                return entry.answer.submitter(uid, with_groups);
+                return entry.answer.submitter(with_groups);
             }
         }
         if !cache.pending.contains_key(&uid) {
@@ -178,12 +228,15 @@ pub(crate) fn submitter(uid: u32, with_groups: bool) -> Submitter {
 
 /// What is known of `uid` without an answer: the name of an older answer
 /// (names do not change under a uid in practice), never its groups.
-fn unanswered(cache: &Cache, uid: u32) -> Submitter {
-    Submitter {
-        uid,
-        user: cache.entries.get(&uid).and_then(|e| e.answer.user.clone()),
-        groups: Vec::new(),
-        groups_known: false,
+fn unanswered(cache: &Cache, uid: u32) -> Arc<Submitter> {
+    match cache.entries.get(&uid) {
+        Some(entry) => Arc::clone(&entry.answer.name_only),
+        None => Arc::new(Submitter {
+            uid,
+            user: None,
+            groups: Vec::new(),
+            groups_known: false,
+        }),
     }
 }
 
@@ -294,24 +347,16 @@ fn pin_in_memory() -> bool {
 
 /// Reads `uid` from the user database (runs on a helper thread).
 fn look_up(uid: u32, with_groups: bool) -> Answer {
-    let mut answer = Answer {
-        user: None,
-        groups: Vec::new(),
-        groups_known: false,
-        with_groups,
-    };
     let Some((name, gid)) = passwd(uid) else {
         // Unknown or unreadable: no name, and groups that cannot be judged.
-        return answer;
+        return Answer::new(uid, None, Vec::new(), false, with_groups);
     };
-    answer.user = Some(String::from_utf8_lossy(name.as_bytes()).into_owned());
-    if with_groups {
-        if let Some(groups) = groups(&name, gid) {
-            answer.groups = groups;
-            answer.groups_known = true;
-        }
+    let user = Some(String::from_utf8_lossy(name.as_bytes()).into_owned());
+    let groups = with_groups.then(|| groups(&name, gid)).flatten();
+    match groups {
+        Some(groups) => Answer::new(uid, user, groups, true, with_groups),
+        None => Answer::new(uid, user, Vec::new(), false, with_groups),
     }
-    answer
 }
 
 /// Calls a `get*_r` function with a buffer that grows while it says ERANGE.
@@ -465,8 +510,111 @@ mod tests {
     }
 
     #[test]
+    fn a_call_without_groups_gets_none_after_one_with_them() {
+        // uid 1 (daemon on Debian; unknown elsewhere is fine too).
+        let full = submitter(1, true);
+        let name_only = submitter(1, false);
+        assert_eq!(name_only.user, full.user);
+        assert!(
+            !name_only.groups_known && name_only.groups.is_empty(),
+            "{name_only:?}"
+        );
+        assert_eq!(submitter(1, true), full);
+    }
+
+    #[test]
+    fn the_views_of_an_answer_are_the_submitters_asked_for() {
+        let groups = vec!["staff".to_owned(), "hpcadmin".to_owned()];
+        let answer = Answer::new(7, Some("ann".to_owned()), groups.clone(), true, true);
+        let full = answer.submitter(true);
+        assert_eq!(
+            *full,
+            Submitter {
+                uid: 7,
+                user: Some("ann".to_owned()),
+                groups,
+                groups_known: true,
+            }
+        );
+        let name_only = answer.submitter(false);
+        assert_eq!(
+            *name_only,
+            Submitter {
+                uid: 7,
+                user: Some("ann".to_owned()),
+                groups: Vec::new(),
+                groups_known: false,
+            }
+        );
+        // Groups asked for but not known: both views are one.
+        let failed = Answer::new(7, Some("ann".to_owned()), Vec::new(), false, true);
+        assert!(Arc::ptr_eq(&failed.full, &failed.name_only));
+        assert!(!failed.submitter(true).groups_known);
+        // A user in no group at all, known: groups_known, none listed.
+        let none = Answer::new(7, Some("ann".to_owned()), Vec::new(), true, true);
+        assert!(none.submitter(true).groups_known);
+        assert!(!none.submitter(false).groups_known);
+    }
+
+    #[test]
+    fn a_cached_answer_is_served_without_allocating() {
+        // The counter counts: a first lookup starts a thread.
+        let (_, cold) = counting::allocations(|| submitter(2, true));
+        assert!(cold > 0);
+        for with_groups in [true, false] {
+            let first = submitter(0, with_groups);
+            let (again, allocations) = counting::allocations(|| submitter(0, with_groups));
+            assert!(Arc::ptr_eq(&first, &again), "{first:?} {again:?}");
+            assert_eq!(allocations, 0, "with_groups {with_groups}");
+        }
+    }
+
+    #[test]
     fn the_wait_is_bounded() {
         assert!(LOOKUP_WAIT <= Duration::from_millis(100));
         assert!(FRESH_FOR < KEPT_FOR);
+    }
+
+    /// Counts this thread's heap allocations (tests run on threads of
+    /// their own, so others' do not count).
+    mod counting {
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::cell::Cell;
+
+        struct Counting;
+
+        thread_local! {
+            static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+        }
+
+        // SAFETY: forwards to the system allocator unchanged.
+        unsafe impl GlobalAlloc for Counting {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+                // SAFETY: the caller's contract, passed on.
+                unsafe { System.alloc(layout) }
+            }
+
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                // SAFETY: the caller's contract, passed on.
+                unsafe { System.dealloc(ptr, layout) }
+            }
+
+            unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+                let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+                // SAFETY: the caller's contract, passed on.
+                unsafe { System.realloc(ptr, layout, size) }
+            }
+        }
+
+        #[global_allocator]
+        static COUNTING: Counting = Counting;
+
+        /// What `f` returns, and how many allocations it made.
+        pub(super) fn allocations<T>(f: impl FnOnce() -> T) -> (T, u64) {
+            let before = ALLOCATIONS.with(Cell::get);
+            let value = f();
+            (value, ALLOCATIONS.with(Cell::get) - before)
+        }
     }
 }

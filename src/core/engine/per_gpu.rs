@@ -22,7 +22,8 @@ pub(crate) fn check(
         return Ok(());
     }
     let cpus = component.cpu_count();
-    let cpus_asked = format!("{cpus} CPU{}", if cpus == 1 { "" } else { "s" });
+    // Written only into a refusal: accepting allocates nothing.
+    let cpus_asked = || format!("{cpus} CPU{}", if cpus == 1 { "" } else { "s" });
     for partition in partitions.iter() {
         let Some(bounds) = policy.partitions.get(partition).map(|rule| rule.per_gpu) else {
             continue;
@@ -42,7 +43,7 @@ pub(crate) fn check(
             let least = u64::from(min).saturating_mul(gpus);
             if cpus < least {
                 return Err(refuse(
-                    cpus_asked.clone(),
+                    cpus_asked(),
                     format!(
                         "each GPU needs at least {min} CPUs: ask for {least} CPUs or more \
                          (--cpus-per-gpu={min}, or more tasks or --cpus-per-task)"
@@ -54,7 +55,7 @@ pub(crate) fn check(
             let most = u64::from(max).saturating_mul(gpus);
             if cpus > most {
                 return Err(refuse(
-                    cpus_asked.clone(),
+                    cpus_asked(),
                     format!(
                         "each GPU may have at most {max} CPUs: ask for {most} CPUs or fewer, or \
                          run the CPU-heavy part as a component on a CPU partition"
