@@ -133,7 +133,8 @@ static const scenario_t SCENARIOS[] = {
 /* Submissions against bench/ffi/who-policy.yaml (policy.yaml plus rules
  * about who submits: hpcadmin exempt, mallory denied, gpu only for account
  * physics, interactive jobs at most 8 hours), by the local users alice
- * (1001), bob (1002), carol (1003, in hpcadmin) and mallory (1004). The
+ * (placeholder uid 1001), bob (1002), carol (1003, in group hpcadmin) and
+ * mallory (1004), as container/lib/accounting.sh creates them. The
  * accepted ones give their QOS and time so that nothing is changed. */
 #define SCRIPT "#!/bin/sh\nsrun ./run\n"
 static const scenario_t WHO_SCENARIOS[] = {
@@ -169,6 +170,32 @@ static const scenario_t WHO_SCENARIOS[] = {
 	  { { .partition = "cpu", .qos = "normal", .account = "physics",
 	      .time_limit = 600 } }, 1001 },
 };
+
+/* WHO_SCENARIOS name their users by the placeholder uids 1001 to 1004,
+ * in this order; --who replaces them with the users' real uids. */
+static const char *const WHO_USERS[] = { "alice", "bob", "carol", "mallory" };
+#define WHO_COUNT (sizeof(WHO_SCENARIOS) / sizeof(WHO_SCENARIOS[0]))
+static scenario_t who_scenarios[WHO_COUNT];
+
+/* Fills who_scenarios with the real uids of WHO_USERS; 0 when one of them
+ * does not exist here. */
+static int map_who_users(void)
+{
+	uint32_t real[sizeof(WHO_USERS) / sizeof(WHO_USERS[0])];
+	for (size_t i = 0; i < sizeof(WHO_USERS) / sizeof(WHO_USERS[0]); i++) {
+		struct passwd *pw = getpwnam(WHO_USERS[i]);
+		if (!pw)
+			return 0;
+		real[i] = pw->pw_uid;
+	}
+	for (size_t i = 0; i < WHO_COUNT; i++) {
+		who_scenarios[i] = WHO_SCENARIOS[i];
+		uint32_t placeholder = who_scenarios[i].uid;
+		if (placeholder >= 1001 && placeholder < 1001 + sizeof(real) / sizeof(real[0]))
+			who_scenarios[i].uid = real[placeholder - 1001];
+	}
+	return 1;
+}
 
 static const scenario_t *scenarios = SCENARIOS;
 static size_t nscenarios = sizeof(SCENARIOS) / sizeof(SCENARIOS[0]);
@@ -466,8 +493,13 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--iterations") && i + 1 < argc)
 			fixed_iterations = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--who")) {
-			scenarios = WHO_SCENARIOS;
-			nscenarios = sizeof(WHO_SCENARIOS) / sizeof(WHO_SCENARIOS[0]);
+			if (!map_who_users()) {
+				printf("harness: the users alice, bob, carol and mallory are missing "
+				       "(container/cluster up --accounting creates them): no --who set\n");
+				return 0;
+			}
+			scenarios = who_scenarios;
+			nscenarios = WHO_COUNT;
 		} else if (!strcmp(argv[i], "--cold"))
 			cold = 1;
 		else if (argv[i][0] == '-' || path)
