@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::cluster::{self, ensure_accounting, CmdOutput};
+use common::cluster::{self, assert_accepted, assert_refused, ensure_accounting};
 use common::users::run_as;
 use std::time::Duration;
 
@@ -47,29 +47,6 @@ fn install_who_policy(c: &cluster::Cluster) -> cluster::PolicyGuard<'_> {
     let guard = c.with_policy(&who_policy(&c.reference_policy()));
     std::thread::sleep(SETTLE);
     guard
-}
-
-/// The user-visible lines of a refused submission.
-fn assert_refused(out: &CmdOutput, what: &str, lines: &[&str]) {
-    assert_eq!(out.code, 1, "{what} should be refused:\n{out:?}");
-    for line in lines {
-        assert!(
-            out.stderr.lines().any(|l| l == *line),
-            "{what}: stderr lacks the line\n  {line}\n{out:?}"
-        );
-    }
-    assert!(
-        out.job_id().is_none(),
-        "{what}: nothing may be submitted:\n{out:?}"
-    );
-}
-
-/// Asserts that the submission was accepted, and cancels the (held) job.
-fn assert_accepted(c: &cluster::Cluster, out: &CmdOutput, what: &str) {
-    assert_eq!(out.code, 0, "{what} should be accepted:\n{out:?}");
-    let job = out.expect_job_id();
-    let cancel = c.run("scancel", &[&job.to_string()]);
-    assert!(cancel.success(), "scancel {job}:\n{cancel:?}");
 }
 
 const GPU_ALLOW_BOB: &str = "job uses partition gpu as user bob with account chem, but partition \
@@ -428,27 +405,13 @@ fn an_account_change_by_update_is_for_operators_only() {
     let job = out.expect_job_id().to_string();
     let jobid = format!("jobid={job}");
     let update = run_as(c, "bob", "scontrol", &["update", &jobid, "account=chem"]);
-    assert_eq!(update.code, 1, "bob moves his GPU job to chem:\n{update:?}");
-    assert!(
-        update
-            .stderr
-            .lines()
-            .any(|l| l == format!("Access/permission denied for job {job}")),
-        "{update:?}"
+    cluster::assert_update_refused(
+        c,
+        &update,
+        &job,
+        "Access/permission denied",
+        &cluster::unjudged_update_reason("account"),
     );
-    let reason = "job update changes account, which hetpolicy cannot check against the rest \
-                  of the job; cancel the job and submit it again with the new account \
-                  (scancel, then sbatch), or ask an administrator to make the change (policy: \
-                  job_updates.unjudged_allowed_for)";
-    if c.slurm_release() >= (23, 2, 0) {
-        assert!(
-            update
-                .stderr
-                .lines()
-                .any(|l| l == format!("scontrol: error: {reason}")),
-            "{update:?}"
-        );
-    }
     let shown = c.run("scontrol", &["show", "job", &job]);
     assert!(
         shown.stdout.contains("Account=physics"),

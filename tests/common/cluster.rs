@@ -482,6 +482,65 @@ impl Drop for PolicyGuard<'_> {
     }
 }
 
+/// Asserts that a submission was refused with exit code 1, that its
+/// stderr has each of `lines`, and that no job was created.
+pub fn assert_refused(out: &CmdOutput, what: &str, lines: &[&str]) {
+    assert_eq!(out.code, 1, "{what} should be refused:\n{out:?}");
+    for line in lines {
+        assert!(
+            out.stderr.lines().any(|l| l == *line),
+            "{what}: stderr lacks the line\n  {line}\n{out:?}"
+        );
+    }
+    assert!(
+        out.job_id().is_none(),
+        "{what}: nothing may be submitted:\n{out:?}"
+    );
+}
+
+/// Asserts that a (held) submission was accepted, and cancels its job.
+pub fn assert_accepted(c: &Cluster, out: &CmdOutput, what: &str) {
+    assert_eq!(out.code, 0, "{what} should be accepted:\n{out:?}");
+    let job = out.expect_job_id();
+    let cancel = c.run("scancel", &[&job.to_string()]);
+    assert!(cancel.success(), "scancel {job}:\n{cancel:?}");
+}
+
+/// The message of an `scontrol update` hetpolicy cannot judge (a change
+/// of `field`), as job_modify refuses it.
+pub fn unjudged_update_reason(field: &str) -> String {
+    format!(
+        "job update changes {field}, which hetpolicy cannot check against the rest of the job; \
+         cancel the job and submit it again with the new {field} (scancel, then sbatch), or ask \
+         an administrator to make the change (policy: job_updates.unjudged_allowed_for)"
+    )
+}
+
+/// Asserts that `update` (an `scontrol update` of `job`) was refused by
+/// job_modify: exit 1, Slurm's line `{slurm_text} for job {job}`, and from
+/// 23.02, whose job_modify has `err_msg`, `scontrol: error: {reason}`.
+pub fn assert_update_refused(
+    c: &Cluster,
+    update: &CmdOutput,
+    job: &str,
+    slurm_text: &str,
+    reason: &str,
+) {
+    assert_eq!(update.code, 1, "the update should be refused:\n{update:?}");
+    let slurm_line = format!("{slurm_text} for job {job}");
+    assert!(
+        update.stderr.lines().any(|l| l == slurm_line),
+        "scontrol's stderr lacks\n  {slurm_line}\n{update:?}"
+    );
+    if c.slurm_release() >= (23, 2, 0) {
+        let line = format!("scontrol: error: {reason}");
+        assert!(
+            update.stderr.lines().any(|l| l == line),
+            "scontrol's stderr lacks\n  {line}\n{update:?}"
+        );
+    }
+}
+
 /// Asserts that slurmctld survived the test: the same pid still runs (not
 /// a zombie) and answers `scontrol ping`, and its log since `log_offset`
 /// has no line with both "job_submit/hetpolicy" and "error", and no
