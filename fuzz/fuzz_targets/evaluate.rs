@@ -43,6 +43,10 @@ fn policies() -> &'static [Policy] {
                 "fuzz/policies/who.yaml",
                 include_str!("../policies/who.yaml"),
             ),
+            (
+                "fuzz/policies/warn.yaml",
+                include_str!("../policies/warn.yaml"),
+            ),
         ]
         .into_iter()
         .map(|(name, text)| {
@@ -278,7 +282,10 @@ fuzz_target!(|input: Input| {
         let who = submitter(part);
         let c = component(part, &named, who.as_ref());
         match evaluate(policy, &mut state, &c) {
-            Verdict::Accept(changes) => {
+            Verdict::Accept(accepted) => {
+                let changes = accepted.changes;
+                // Notices are formatted on every accept that has some.
+                let _ = hetpolicy_core::engine::Notices::new(policy, &c, &accepted).to_string();
                 if changes.partition.is_some() {
                     assert!(c.partition.is_none(), "routed a component that named one");
                 }

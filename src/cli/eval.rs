@@ -435,7 +435,7 @@ fn text(e: &Evaluation<'_>) -> String {
     for (k, request) in sim.components.iter().enumerate() {
         let verdict = e.outcome.as_ref().and_then(|o| o.verdicts.get(k));
         let changes = match verdict {
-            Some(ComponentVerdict::Accepted(changes)) => Some(changes),
+            Some(ComponentVerdict::Accepted(accepted)) => Some(&accepted.changes),
             _ => None,
         };
         out.push_str(&format!("\n  {}\n", position_name(sim.position(k))));
@@ -444,10 +444,17 @@ fn text(e: &Evaluation<'_>) -> String {
             out.push('\n');
         }
         let status = match verdict {
-            Some(ComponentVerdict::Accepted(changes)) if changes.is_empty() => {
-                "accepted".to_owned()
+            Some(ComponentVerdict::Accepted(accepted)) => {
+                let mut status = if accepted.changes.is_empty() {
+                    "accepted".to_owned()
+                } else {
+                    "accepted, with the changes above".to_owned()
+                };
+                for warning in &accepted.warnings {
+                    status.push_str(&format!("\n       warning: {warning}"));
+                }
+                status
             }
-            Some(ComponentVerdict::Accepted(_)) => "accepted, with the changes above".to_owned(),
             Some(ComponentVerdict::Rejected(rejection)) => {
                 format!("REJECTED: {}", rejection.message)
             }

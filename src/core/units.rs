@@ -209,3 +209,104 @@ mod tests {
         assert_eq!(Megabytes(1500).to_string(), "1500M");
     }
 }
+
+/// A calendar day (UTC), as days since 1970-01-01: when a rule in warn
+/// mode starts to refuse (`enforcement: {warn_until: 2027-01-15}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(pub i64);
+
+impl Day {
+    /// Parses `YYYY-MM-DD`.
+    pub fn parse(text: &str) -> Result<Day, String> {
+        let bad = || format!("'{text}' is not a date: write it as YYYY-MM-DD (2027-01-15)");
+        let mut parts = text.trim().splitn(3, '-');
+        let mut number = |digits: usize| -> Result<i64, String> {
+            let part = parts.next().ok_or_else(bad)?;
+            if part.len() != digits || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            part.parse().map_err(|_| bad())
+        };
+        let (year, month, day) = (number(4)?, number(2)?, number(2)?);
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days_in_month = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return Err(bad()),
+        };
+        if !(1..=days_in_month).contains(&day) {
+            return Err(bad());
+        }
+        Ok(Day(days_from_civil(year, month, day)))
+    }
+
+    /// Today, in UTC.
+    pub fn today() -> Day {
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Day(i64::try_from(seconds / 86_400).unwrap_or(i64::MAX))
+    }
+
+    /// The day as (year, month, day).
+    pub fn civil(self) -> (i64, i64, i64) {
+        // Howard Hinnant's civil_from_days.
+        let z = self.0 + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        (year, month, day)
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// days_from_civil).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (year, month, day) = self.civil();
+        write!(f, "{year:04}-{month:02}-{day:02}")
+    }
+}
+
+#[cfg(test)]
+mod day_tests {
+    use super::Day;
+
+    #[test]
+    fn days_parse_print_and_order() {
+        assert_eq!(Day::parse("1970-01-01"), Ok(Day(0)));
+        assert_eq!(Day::parse("2000-03-01"), Ok(Day(11_017)));
+        for text in ["2024-02-29", "2027-01-15", "1999-12-31", "2100-02-28"] {
+            assert_eq!(Day::parse(text).map(|d| d.to_string()), Ok(text.to_owned()));
+        }
+        for bad in [
+            "2023-02-29",
+            "2027-13-01",
+            "2027-1-15",
+            "27-01-15",
+            "2027-01-15x",
+            "",
+        ] {
+            assert!(Day::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Day::parse("2027-01-15").unwrap() < Day::parse("2027-01-16").unwrap());
+        assert!(Day::today() > Day::parse("2020-01-01").unwrap());
+    }
+}

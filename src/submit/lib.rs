@@ -215,16 +215,19 @@ fn submit(desc: Option<&mut job_desc_msg_t>, uid: u32) -> Result<(), Rejection> 
             #[cfg(feature = "fault-injection")]
             fault::check(component.partition);
             match evaluate(policy, hetjob, &component) {
-                Verdict::Accept(changes) => {
+                Verdict::Accept(accepted) => {
                     // Slurm's debug level, built only when written.
                     if hetpolicy_slurm::logger::writes_debug() {
                         log::trace!(
                             "reading job={} {}",
                             JobName(desc),
-                            Reading::new(policy, &component, &changes)
+                            Reading::new(policy, &component, &accepted.changes)
                         );
                     }
-                    changes
+                    for warning in &accepted.warnings {
+                        log::info!("uid {uid}: accepted in warn mode: {warning}");
+                    }
+                    accepted.changes
                 }
                 Verdict::Reject(rejection) => {
                     log::info!("uid {uid}: rejected: {}", rejection.message);

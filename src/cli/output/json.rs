@@ -130,12 +130,28 @@ pub fn eval(e: &Evaluation<'_>) -> String {
         .map(|(k, r)| {
             let verdict = e.outcome.as_ref().and_then(|o| o.verdicts.get(k));
             let (status, message, change) = match verdict {
-                Some(ComponentVerdict::Accepted(c)) => ("accepted", Value::Null, changes(c)),
+                Some(ComponentVerdict::Accepted(a)) => {
+                    ("accepted", Value::Null, changes(&a.changes))
+                }
                 Some(ComponentVerdict::Rejected(r)) => ("rejected", json!(r.message), Value::Null),
                 Some(ComponentVerdict::RefusedBySlurm(err)) => {
                     ("refused_by_slurmctld", json!(err.text), Value::Null)
                 }
                 None => ("not_judged", Value::Null, Value::Null),
+            };
+            let warnings: Vec<Value> = match verdict {
+                Some(ComponentVerdict::Accepted(a)) => a
+                    .warnings
+                    .iter()
+                    .map(|w| {
+                        json!({
+                            "message": w.message,
+                            "rule": w.rule(),
+                            "refused_from": w.until.map(|d| d.to_string()),
+                        })
+                    })
+                    .collect(),
+                _ => Vec::new(),
             };
             json!({
                 "index": k,
@@ -144,6 +160,7 @@ pub fn eval(e: &Evaluation<'_>) -> String {
                 "verdict": status,
                 "message": message,
                 "changes": change,
+                "warnings": warnings,
             })
         })
         .collect();

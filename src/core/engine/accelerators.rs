@@ -47,6 +47,11 @@ impl<'x> Partitions<'x> {
         }
     }
 
+    /// True when the policy routed the component there.
+    pub(crate) fn routed(&self) -> bool {
+        self.chosen == Chosen::Routed
+    }
+
     /// Each partition name.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &'x str> {
         self.list
@@ -84,10 +89,8 @@ pub(crate) fn check<'p: 'x, 'x>(
         check_explicit(policy, component, requested, list)?;
         return Ok(Partitions::explicit(list));
     }
-    let routed: Option<&'p str> = requested
-        .names()
-        .filter_map(|name| policy.accelerators.get(name))
-        .find(|rule| rule.action == AcceleratorAction::Route)
+    let routed: Option<&'p str> = routing_gres(policy, requested)
+        .and_then(|name| policy.accelerators.get(name))
         .and_then(|rule| rule.partitions.first())
         .map(AsRef::as_ref);
     let target: Option<&'x str> = routed.or(policy.default_partition.as_deref());
@@ -184,4 +187,15 @@ pub(crate) fn check_reserved(
         ));
     }
     Ok(())
+}
+
+/// The GRES whose `accelerators` rule routes a component that names no
+/// partition: the first requested one with `action: route`.
+pub(crate) fn routing_gres<'r>(policy: &Policy, requested: &RequestedGres<'r>) -> Option<&'r str> {
+    requested.names().find(|name| {
+        policy
+            .accelerators
+            .get(*name)
+            .is_some_and(|rule| rule.action == AcceleratorAction::Route)
+    })
 }

@@ -56,7 +56,7 @@ mod tests {
     fn verdict(component: &Component<'_>) -> Result<Option<Megabytes>, String> {
         let policy = Policy::from_yaml(POLICY, "p.yaml").expect("loads");
         match evaluate(&policy, &mut HetjobState::new(), component) {
-            Verdict::Accept(changes) => Ok(changes.memory_per_cpu),
+            Verdict::Accept(accepted) => Ok(accepted.changes.memory_per_cpu),
             Verdict::Reject(r) => Err(r.message),
         }
     }

@@ -16,6 +16,7 @@ mod forbid;
 mod hetjob;
 mod io_files;
 mod memory;
+mod notices;
 mod options;
 mod per_gpu;
 mod qos;
@@ -27,11 +28,12 @@ use std::fmt;
 pub use bounds::{MAX_GRES_ENTRIES, MAX_PARTITIONS};
 pub use component::{Component, JobKind, Memory, NamedValues, OptionValues, Position, Submitter};
 pub use hetjob::HetjobState;
+pub use notices::Notices;
 pub use options::check_value as check_option_value;
 pub use reading::Reading;
 
-use crate::policy::{Policy, Rule};
-use crate::units::TimeLimit;
+use crate::policy::{Mode, Policy, Rule};
+use crate::units::{Day, TimeLimit};
 use bounds::RequestedGres;
 
 /// The Slurm error a rejection maps to: the job_submit plugin returns it
@@ -127,6 +129,65 @@ impl fmt::Display for Rejection {
     }
 }
 
+impl Rejection {
+    /// The policy path of the rule that refused (`partitions.gpu.allow`),
+    /// as the message ends with it (`(policy: partitions.gpu.allow)`);
+    /// empty for refusals of what cannot be judged at all (an unreadable
+    /// GRES request), which belong to no rule and are always enforced.
+    pub fn rule(&self) -> &str {
+        rule_of(&self.message)
+    }
+}
+
+/// The rule a message names at its end: `... (policy: RULE)`.
+fn rule_of(message: &str) -> &str {
+    message
+        .strip_suffix(')')
+        .and_then(|m| m.rfind("(policy: ").map(|at| &m[at + "(policy: ".len()..]))
+        .filter(|rule| !rule.contains(' '))
+        .unwrap_or("")
+}
+
+/// What a rule in warn mode would have done: refused the component
+/// (the refusal's message) or changed it; the component is accepted
+/// as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// The message, as the refusal would have said it, ending with
+    /// `(policy: RULE)`.
+    pub message: String,
+    /// The day the rule starts to refuse (`enforcement: {warn_until:}`).
+    pub until: Option<Day>,
+}
+
+impl Warning {
+    /// The policy path of the rule (see [`Rejection::rule`]).
+    pub fn rule(&self) -> &str {
+        rule_of(&self.message)
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        match self.until {
+            Some(day) => write!(f, "; this is refused from {day}"),
+            None => f.write_str("; this rule only warns for now"),
+        }
+    }
+}
+
+/// An accepted component: what the policy changes, and what rules in warn
+/// mode would have refused or changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Accepted<'p> {
+    /// The changes to apply (possibly none).
+    pub changes: Changes<'p>,
+    /// The warnings of rules in warn mode; empty unless the policy has
+    /// such rules (no allocation then).
+    pub warnings: Vec<Warning>,
+}
+
 /// What the policy changes on an accepted component. Names borrow from the
 /// policy, so accepting allocates nothing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -144,6 +205,9 @@ pub struct Changes<'p> {
     /// Give the component whole nodes (`--exclusive`): it asked neither
     /// for them nor to share (`partitions.<p>.whole_nodes`).
     pub whole_nodes: bool,
+    /// The time limit comes from `time.<kind>` (default or cap) of this
+    /// kind of job rather than from the QOS's `max_time`.
+    pub time_from_kind: Option<JobKind>,
 }
 
 impl Changes<'_> {
@@ -156,8 +220,9 @@ impl Changes<'_> {
 /// The decision on one component.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict<'p> {
-    /// Accepted, with the changes to apply (possibly none).
-    Accept(Changes<'p>),
+    /// Accepted, with the changes to apply (possibly none) and the
+    /// warnings of rules in warn mode.
+    Accept(Accepted<'p>),
     /// Refused.
     Reject(Rejection),
 }
@@ -186,16 +251,74 @@ pub fn evaluate<'p>(
     state: &mut HetjobState,
     component: &Component<'_>,
 ) -> Verdict<'p> {
+    evaluate_on(policy, state, component, Day::today())
+}
+
+/// [`evaluate`] on the day `today` (UTC), which decides the rules in warn
+/// mode until a day (`enforcement: {warn_until: DATE}`).
+pub fn evaluate_on<'p>(
+    policy: &'p Policy,
+    state: &mut HetjobState,
+    component: &Component<'_>,
+    today: Day,
+) -> Verdict<'p> {
     let position = component.position;
     let in_order = state.begin(position);
-    match judge(policy, state, component, in_order) {
-        Ok(changes) => {
+    match judge(policy, state, component, in_order, today) {
+        Ok(accepted) => {
             state.accepted(policy, component, in_order);
-            Verdict::Accept(changes)
+            Verdict::Accept(accepted)
         }
         Err(rejection) => {
             state.rejected();
             Verdict::Reject(rejection)
+        }
+    }
+}
+
+/// The rules of one component, in warn mode or enforced, and the warnings
+/// they gave.
+struct Judging<'p> {
+    policy: &'p Policy,
+    today: Day,
+    warnings: Vec<Warning>,
+}
+
+impl Judging<'_> {
+    /// A rule's refusal: returned when the rule is enforced, kept as a
+    /// warning when it is in warn mode.
+    fn refusal(&mut self, rejection: Rejection) -> Result<(), Rejection> {
+        match self.policy.mode(rejection.rule(), self.today) {
+            Mode::Enforce => Err(rejection),
+            Mode::Warn { until } => {
+                self.warnings.push(Warning {
+                    message: rejection.message,
+                    until,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn check(&mut self, result: Result<(), Rejection>) -> Result<(), Rejection> {
+        result.or_else(|rejection| self.refusal(rejection))
+    }
+
+    /// True when the rule at `parts` is in warn mode: what it sets is not
+    /// set, and the user is told what it would set.
+    fn warns(&mut self, parts: &[&str], position: Position, would: fmt::Arguments<'_>) -> bool {
+        match self.policy.enforcement.mode_of(parts, self.today) {
+            Mode::Enforce => false,
+            Mode::Warn { until } => {
+                self.warnings.push(Warning {
+                    message: format!(
+                        "{position} would get {would}, which is not set yet (policy: {})",
+                        parts.join(".")
+                    ),
+                    until,
+                });
+                true
+            }
         }
     }
 }
@@ -205,7 +328,8 @@ fn judge<'p>(
     state: &HetjobState,
     component: &Component<'_>,
     in_order: bool,
-) -> Result<Changes<'p>, Rejection> {
+    today: Day,
+) -> Result<Accepted<'p>, Rejection> {
     let who = component.position;
     hetjob::check_split_hetjob(component)?;
     let requested =
@@ -215,50 +339,148 @@ fn judge<'p>(
     let applies = |rule: Rule| !exempt.contains(rule);
     let mut changes = Changes::default();
     if exempt.is_every() {
-        return Ok(changes);
+        return Ok(Accepted::default());
     }
+    let mut j = Judging {
+        policy,
+        today,
+        warnings: Vec::new(),
+    };
     if applies(Rule::Maintenance) {
-        who::check_maintenance(policy, component)?;
+        j.check(who::check_maintenance(policy, component))?;
     }
     if applies(Rule::Deny) {
-        who::check_deny(policy, component)?;
+        j.check(who::check_deny(policy, component))?;
     }
     if applies(Rule::Hetjob) {
-        hetjob::check_component_count(policy, who)?;
+        j.check(hetjob::check_component_count(policy, who))?;
     }
+    let as_given = || accelerators::Partitions::as_given(policy, component);
     let partitions = if applies(Rule::Accelerators) {
-        accelerators::check(policy, component, &requested, &mut changes)?
+        match accelerators::check(policy, component, &requested, &mut changes) {
+            Ok(partitions) => partitions,
+            Err(rejection) => {
+                j.refusal(rejection)?;
+                as_given()
+            }
+        }
     } else {
-        accelerators::Partitions::as_given(policy, component)
+        as_given()
+    };
+    if let Some(routed) = changes.partition {
+        let gres = accelerators::routing_gres(policy, &requested).unwrap_or("");
+        if j.warns(
+            &["accelerators", gres],
+            who,
+            format_args!("--partition={routed}"),
+        ) {
+            changes.partition = None;
+        }
+    }
+    let partitions = if changes.partition.is_none() && partitions.routed() {
+        as_given()
+    } else {
+        partitions
     };
     if applies(Rule::Partitions) {
-        who::check_access(policy, component, &partitions)?;
-        accelerators::check_reserved(policy, component, &requested, &partitions)?;
-        forbid::check(policy, component, &partitions)?;
-        per_gpu::check(policy, component, &partitions)?;
-        per_gpu::check_whole_nodes(policy, component, &partitions, &mut changes)?;
+        j.check(who::check_access(policy, component, &partitions))?;
+        j.check(accelerators::check_reserved(
+            policy,
+            component,
+            &requested,
+            &partitions,
+        ))?;
+        j.check(forbid::check(policy, component, &partitions))?;
+        j.check(per_gpu::check(policy, component, &partitions))?;
+        j.check(per_gpu::check_whole_nodes(
+            policy,
+            component,
+            &partitions,
+            &mut changes,
+        ))?;
+        if changes.whole_nodes {
+            let partition = partitions.first().unwrap_or("");
+            if j.warns(
+                &["partitions", partition, "whole_nodes"],
+                who,
+                format_args!("--exclusive"),
+            ) {
+                changes.whole_nodes = false;
+            }
+        }
     }
     if applies(Rule::Qos) {
-        qos::check(policy, component, &partitions, &mut changes)?;
+        j.check(qos::check(policy, component, &partitions, &mut changes))?;
+        let qos = component
+            .qos
+            .and_then(|list| qos::qos_names(list).next())
+            .or(changes.qos)
+            .unwrap_or("");
+        if let Some(default) = changes.qos {
+            let partition = partitions.first().unwrap_or("");
+            if j.warns(
+                &["partitions", partition, "qos"],
+                who,
+                format_args!("--qos={default}"),
+            ) {
+                // The QOS's time limit comes with it.
+                changes.qos = None;
+                changes.time_limit = None;
+            }
+        }
+        if let (Some(time), None) = (changes.time_limit, component.time_limit) {
+            if j.warns(
+                &["qos", qos, "max_time"],
+                who,
+                format_args!("--time={time}"),
+            ) {
+                changes.time_limit = None;
+            }
+        }
     }
     if applies(Rule::Memory) {
-        memory::check(policy, component, &mut changes)?;
+        j.check(memory::check(policy, component, &mut changes))?;
+        if let Some(per_cpu) = changes.memory_per_cpu {
+            if j.warns(
+                &["memory", "default_per_cpu"],
+                who,
+                format_args!("--mem-per-cpu={per_cpu}"),
+            ) {
+                changes.memory_per_cpu = None;
+            }
+        }
     }
     if applies(Rule::Time) {
-        who::check_time(policy, component, state.kind_of(component), &mut changes)?;
+        let kind = state.kind_of(component);
+        let before = changes.time_limit;
+        j.check(who::check_time(policy, component, kind, &mut changes))?;
+        if let (Some(time), true) = (changes.time_limit, changes.time_limit != before) {
+            changes.time_from_kind = kind;
+            let kind = match kind {
+                Some(JobKind::Interactive) => "interactive",
+                _ => "batch",
+            };
+            if j.warns(&["time", kind], who, format_args!("--time={time}")) {
+                changes.time_limit = before;
+                changes.time_from_kind = None;
+            }
+        }
     }
     if applies(Rule::Options) {
-        options::check(policy, component, &requested, &partitions)?;
+        j.check(options::check(policy, component, &requested, &partitions))?;
     }
     if in_order {
         if applies(Rule::IoFiles) {
-            io_files::check(policy, state, component)?;
+            j.check(io_files::check(policy, state, component))?;
         }
         if applies(Rule::Hetjob) {
-            hetjob::check_totals(policy, state, component)?;
+            j.check(hetjob::check_totals(policy, state, component))?;
         }
     }
-    Ok(changes)
+    Ok(Accepted {
+        changes,
+        warnings: j.warnings,
+    })
 }
 
 /// Judges an update request (`scontrol update job=...`). Only the fields the

@@ -158,7 +158,7 @@ accelerators:
                 ..Component::default()
             };
             match evaluate(&policy, &mut HetjobState::new(), &c) {
-                Verdict::Accept(changes) => Ok(changes.whole_nodes),
+                Verdict::Accept(accepted) => Ok(accepted.changes.whole_nodes),
                 Verdict::Reject(r) => Err(r.message),
             }
         };

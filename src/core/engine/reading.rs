@@ -115,7 +115,7 @@ impl fmt::Display for Reading<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{evaluate, HetjobState, Verdict};
+    use crate::engine::{evaluate, Accepted, HetjobState, Verdict};
 
     fn policy() -> Policy {
         Policy::from_yaml(
@@ -128,7 +128,8 @@ mod tests {
     fn read(component: &Component<'_>) -> String {
         let policy = policy();
         let mut state = HetjobState::new();
-        let Verdict::Accept(changes) = evaluate(&policy, &mut state, component) else {
+        let Verdict::Accept(Accepted { changes, .. }) = evaluate(&policy, &mut state, component)
+        else {
             panic!("{component:?} should be accepted");
         };
         Reading::new(&policy, component, &changes).to_string()

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::policy::Policy;
-use crate::units::TimeLimit;
+use crate::units::{Day, TimeLimit};
 
 const REFERENCE: &str = include_str!("../../../tests/fixtures/policy.yaml");
 
@@ -53,7 +53,7 @@ fn rejection(verdict: &Verdict<'_>) -> Rejection {
 
 fn changes<'p>(verdict: &Verdict<'p>) -> Changes<'p> {
     match verdict {
-        Verdict::Accept(changes) => *changes,
+        Verdict::Accept(accepted) => accepted.changes,
         Verdict::Reject(r) => panic!("expected accept, got: {}", r.message),
     }
 }
@@ -988,4 +988,133 @@ fn updates_that_may_break_rules_by_account_forbid_or_whole_nodes_are_named() {
         }),
         None
     );
+}
+
+// ------------------------------------------------ enforcement: warn mode
+
+fn policy_with(extra: &str) -> Policy {
+    let text = REFERENCE.replacen(
+        "    action: route\n",
+        &format!("    action: route\n{extra}"),
+        1,
+    );
+    assert_ne!(text, REFERENCE, "the reference policy changed shape");
+    Policy::from_yaml(&text, "warn.yaml").expect("the policy loads")
+}
+
+fn day(text: &str) -> Day {
+    Day::parse(text).expect("a date")
+}
+
+fn requesting(partition: Option<&'static str>, gres: &'static str) -> Component<'static> {
+    Component {
+        partition,
+        tres_per_node: Some(gres),
+        ..Component::default()
+    }
+}
+
+fn accepted<'p>(verdict: Verdict<'p>) -> Accepted<'p> {
+    match verdict {
+        Verdict::Accept(accepted) => accepted,
+        Verdict::Reject(r) => panic!("expected accept, got: {}", r.message),
+    }
+}
+
+#[test]
+fn a_rule_in_warn_mode_accepts_and_says_what_it_would_refuse() {
+    // accelerators.gpu (routes gpu components) in warn mode.
+    let p = policy_with("    enforcement: warn\n");
+    let today = day("2026-12-01");
+    let verdict = evaluate_on(
+        &p,
+        &mut HetjobState::new(),
+        &requesting(Some("cpu"), "gres:gpu:1"),
+        today,
+    );
+    let accepted = accepted(verdict);
+    assert_eq!(accepted.changes.partition, None);
+    assert_eq!(accepted.warnings.len(), 1, "{accepted:?}");
+    let warning = &accepted.warnings[0];
+    assert_eq!(
+        warning.message,
+        "job requests gpu:1 on partition cpu; gpu components must use --partition=gpu \
+         (policy: accelerators.gpu)"
+    );
+    assert_eq!(warning.rule(), "accelerators.gpu");
+    assert_eq!(
+        warning.to_string(),
+        format!("{}; this rule only warns for now", warning.message)
+    );
+}
+
+#[test]
+fn a_rule_in_warn_mode_changes_nothing() {
+    let p = policy_with("    enforcement: warn\n");
+    let verdict = evaluate_on(
+        &p,
+        &mut HetjobState::new(),
+        &requesting(None, "gres:gpu:1"),
+        day("2026-12-01"),
+    );
+    let accepted = accepted(verdict);
+    // Not routed to gpu: the default partition (cpu) applies, with its
+    // default QOS; the routing is a warning.
+    assert_eq!(accepted.changes.partition, None);
+    assert_eq!(accepted.changes.qos, Some("normal"));
+    assert_eq!(
+        accepted.warnings[0].message,
+        "job would get --partition=gpu, which is not set yet (policy: accelerators.gpu)"
+    );
+}
+
+#[test]
+fn warn_until_a_day_then_enforce() {
+    let text = REFERENCE.replacen(
+        "  normal:\n",
+        "  normal:\n    enforcement: {warn_until: 2027-01-15}\n",
+        1,
+    );
+    assert_ne!(text, REFERENCE);
+    let p = Policy::from_yaml(&text, "until.yaml").expect("loads");
+    let long = Component {
+        partition: Some("cpu"),
+        qos: Some("normal"),
+        time_limit: Some(TimeLimit::Minutes(3 * 24 * 60)),
+        ..Component::default()
+    };
+    let before = evaluate_on(&p, &mut HetjobState::new(), &long, day("2027-01-14"));
+    let accepted = accepted(before);
+    assert_eq!(accepted.warnings.len(), 1);
+    assert_eq!(accepted.warnings[0].until, Some(day("2027-01-15")));
+    assert!(accepted.warnings[0]
+        .to_string()
+        .ends_with("(policy: qos.normal.max_time); this is refused from 2027-01-15"));
+    let from = evaluate_on(&p, &mut HetjobState::new(), &long, day("2027-01-15"));
+    assert!(!from.is_accept(), "{from:?}");
+}
+
+#[test]
+fn enforced_policies_give_no_warnings() {
+    let p = Policy::from_yaml(REFERENCE, "policy.yaml").expect("loads");
+    let verdict = evaluate(&p, &mut HetjobState::new(), &requesting(None, "gres:gpu:1"));
+    let accepted = accepted(verdict);
+    assert_eq!(accepted.changes.partition, Some("gpu"));
+    assert!(accepted.warnings.is_empty());
+    assert_eq!(accepted.warnings.capacity(), 0, "no allocation");
+}
+
+#[test]
+fn refusals_of_what_cannot_be_judged_stay_enforced() {
+    let p = Policy::from_yaml(
+        &format!("{REFERENCE}\nenforcement: warn\n"),
+        "all-warn.yaml",
+    )
+    .expect("loads");
+    let unreadable = requesting(Some("cpu"), "gres:gpu:lots:of:them");
+    let verdict = evaluate_on(&p, &mut HetjobState::new(), &unreadable, day("2026-12-01"));
+    let Verdict::Reject(rejection) = verdict else {
+        panic!("an unreadable GRES must be refused: {verdict:?}");
+    };
+    assert_eq!(rejection.rule(), "");
 }

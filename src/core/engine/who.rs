@@ -538,8 +538,8 @@ time:
             ..ten_hours.clone()
         };
         match judge(&p, &untimed) {
-            Verdict::Accept(changes) => {
-                assert_eq!(changes.time_limit, Some(TimeLimit::Minutes(60)))
+            Verdict::Accept(accepted) => {
+                assert_eq!(accepted.changes.time_limit, Some(TimeLimit::Minutes(60)))
             }
             Verdict::Reject(r) => panic!("{}", r.message),
         }

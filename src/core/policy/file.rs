@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::units::{Megabytes, TimeLimit};
+use crate::units::{Day, Megabytes, TimeLimit};
 
 /// A name with the place it was written.
 pub type Name = Spanned<String>;
@@ -62,6 +62,21 @@ pub struct PolicyFile {
     /// Memory requests: `--mem=0`, a default and a minimum per CPU.
     #[serde(default)]
     pub memory: MemoryFile,
+    /// `enforce` (the default) or `warn` for every rule, unless a section
+    /// or rule sets its own.
+    #[serde(default)]
+    pub enforcement: Option<EnforcementFile>,
+    /// Tell users what hetpolicy changed on their accepted components, and
+    /// what a rule in warn mode would refuse (default `true`).
+    #[serde(default = "enabled_by_default")]
+    pub notices: bool,
+    /// The file of the decision log: one JSON line per judged component.
+    #[serde(default)]
+    pub decision_log: Option<String>,
+    /// The file the per-rule counters are written to, in the OpenMetrics
+    /// text format (node_exporter's textfile collector).
+    #[serde(default)]
+    pub metrics_file: Option<String>,
 }
 
 /// `memory`.
@@ -77,6 +92,9 @@ pub struct MemoryFile {
     /// The least `--mem-per-cpu` a component may ask for.
     #[serde(default)]
     pub min_per_cpu: Option<MemoryText>,
+    /// `enforce` or `warn` for the rules here (the nearest setting wins).
+    #[serde(default)]
+    pub enforcement: Option<EnforcementFile>,
 }
 
 /// Who a rule is about: a submitter matches when their user name, one of
@@ -93,6 +111,9 @@ pub struct WhoFile {
     /// Slurm accounts (the job's `-A`, else the user's default account).
     #[serde(default)]
     pub accounts: Vec<Name>,
+    /// `enforce` or `warn` for the rules here (the nearest setting wins).
+    #[serde(default)]
+    pub enforcement: Option<EnforcementFile>,
 }
 
 /// One `exempt` entry.
@@ -153,6 +174,9 @@ pub struct TimeFile {
     /// Jobs with a batch script (sbatch).
     #[serde(default)]
     pub batch: Option<TimeCapFile>,
+    /// `enforce` or `warn` for the rules here (the nearest setting wins).
+    #[serde(default)]
+    pub enforcement: Option<EnforcementFile>,
 }
 
 /// `time.interactive`, `time.batch`.
@@ -165,6 +189,9 @@ pub struct TimeCapFile {
     /// The time limit such a job gets when it gives none.
     #[serde(default)]
     pub default: Option<TimeText>,
+    /// `enforce` or `warn` for the rules here (the nearest setting wins).
+    #[serde(default)]
+    pub enforcement: Option<EnforcementFile>,
 }
 
 /// `job_updates`: updates hetpolicy cannot judge from the fields they carry.
@@ -210,6 +237,9 @@ pub struct OptionFile {
     /// tasks.
     #[serde(default)]
     pub task_env: Option<Name>,
+    /// `enforce` or `warn` for the rules here (the nearest setting wins).
+    #[serde(default)]
+    pub enforcement: Option<EnforcementFile>,
 }
 
 /// `options.<name>.required_on`.
@@ -254,6 +284,9 @@ pub struct PartitionFile {
     /// them is refused.
     #[serde(default)]
     pub whole_nodes: bool,
+    /// `enforce` or `warn` for the rules here (the nearest setting wins).
+    #[serde(default)]
+    pub enforcement: Option<EnforcementFile>,
 }
 
 /// `partitions.<name>.per_gpu`: bounds per GPU a component requests.
@@ -269,6 +302,9 @@ pub struct PerGpuFile {
     /// At most this much memory per GPU.
     #[serde(default)]
     pub max_memory: Option<MemoryText>,
+    /// `enforce` or `warn` for the rules here (the nearest setting wins).
+    #[serde(default)]
+    pub enforcement: Option<EnforcementFile>,
 }
 
 /// `partitions.<name>.forbid`.
@@ -285,6 +321,9 @@ pub struct ForbidFile {
     /// name that starts with what comes before it.
     #[serde(default)]
     pub job_names: Vec<Name>,
+    /// `enforce` or `warn` for the rules here (the nearest setting wins).
+    #[serde(default)]
+    pub enforcement: Option<EnforcementFile>,
 }
 
 /// `partitions.<name>.qos`.
@@ -300,6 +339,9 @@ pub struct PartitionQosFile {
     /// these whose `max_time` holds that time, instead of `default`.
     #[serde(default)]
     pub by_time: Vec<Name>,
+    /// `enforce` or `warn` for the rules here (the nearest setting wins).
+    #[serde(default)]
+    pub enforcement: Option<EnforcementFile>,
 }
 
 /// `on_error`: what happens to a job hetpolicy cannot judge (no valid
@@ -335,6 +377,9 @@ pub struct AcceleratorFile {
     /// `reject` (default) or `route`.
     #[serde(default)]
     pub action: AcceleratorAction,
+    /// `enforce` or `warn` for the rules here (the nearest setting wins).
+    #[serde(default)]
+    pub enforcement: Option<EnforcementFile>,
 }
 
 /// `io_files`.
@@ -345,6 +390,9 @@ pub struct IoFilesFile {
     /// the first component's (Slurm silently ignores them).
     #[serde(default)]
     pub first_component_only: bool,
+    /// `enforce` or `warn` for the rules here (the nearest setting wins).
+    #[serde(default)]
+    pub enforcement: Option<EnforcementFile>,
 }
 
 /// `qos.<name>`: limits per component.
@@ -366,6 +414,9 @@ pub struct QosFile {
     /// At most this time limit (`1-00:00:00`, minutes, `UNLIMITED`).
     #[serde(default)]
     pub max_time: Option<TimeText>,
+    /// `enforce` or `warn` for the rules here (the nearest setting wins).
+    #[serde(default)]
+    pub enforcement: Option<EnforcementFile>,
 }
 
 /// `hetjob`: limits over all components of one heterogeneous job.
@@ -378,6 +429,9 @@ pub struct HetjobFile {
     /// At most this many of each GRES over all components.
     #[serde(default)]
     pub max_total_gres: HashMap<Name, u64>,
+    /// `enforce` or `warn` for the rules here (the nearest setting wins).
+    #[serde(default)]
+    pub enforcement: Option<EnforcementFile>,
 }
 
 /// A time limit written in any Slurm notation, or as whole minutes.
@@ -430,5 +484,57 @@ impl<'de> Deserialize<'de> for MemoryText {
         Megabytes::parse(&text)
             .map(MemoryText)
             .map_err(de::Error::custom)
+    }
+}
+
+/// `enforcement`: `enforce` refuses what breaks the rules (the default),
+/// `warn` accepts it and tells the user, `{warn_until: DATE}` warns before
+/// that day (UTC) and refuses from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnforcementFile {
+    /// `enforce`.
+    Enforce,
+    /// `warn`.
+    Warn,
+    /// `{warn_until: 2027-01-15}`.
+    WarnUntil(Day),
+}
+
+impl<'de> Deserialize<'de> for EnforcementFile {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EnforcementVisitor;
+        impl<'de> Visitor<'de> for EnforcementVisitor {
+            type Value = EnforcementFile;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("enforce, warn, or {warn_until: YYYY-MM-DD}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<EnforcementFile, E> {
+                match v {
+                    "enforce" => Ok(EnforcementFile::Enforce),
+                    "warn" => Ok(EnforcementFile::Warn),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EnforcementFile, A::Error> {
+                let mut until = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "warn_until" {
+                        return Err(de::Error::unknown_field(&key, &["warn_until"]));
+                    }
+                    if until.is_some() {
+                        return Err(de::Error::duplicate_field("warn_until"));
+                    }
+                    let text: String = map.next_value()?;
+                    until = Some(Day::parse(&text).map_err(de::Error::custom)?);
+                }
+                until
+                    .map(EnforcementFile::WarnUntil)
+                    .ok_or_else(|| de::Error::missing_field("warn_until"))
+            }
+        }
+        deserializer.deserialize_any(EnforcementVisitor)
     }
 }

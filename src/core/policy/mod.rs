@@ -5,6 +5,7 @@
 //! exists, and compiles the result into lookups keyed by partition, QOS and
 //! GRES name, so that evaluating a component costs a few hash lookups.
 
+mod enforcement;
 mod file;
 mod lint;
 mod names;
@@ -17,6 +18,7 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
+pub use enforcement::Mode;
 pub use file::{AcceleratorAction, OnError, UnjudgedUpdates};
 use file::{Name, PolicyFile};
 pub use lint::{closest_name, lint, PolicyWarning};
@@ -42,6 +44,10 @@ pub struct Policy {
     pub(crate) unjudged_updates: UnjudgedUpdates,
     pub(crate) who: WhoRules,
     pub(crate) memory: MemoryRules,
+    pub(crate) enforcement: enforcement::Enforcement,
+    pub(crate) notices: bool,
+    pub(crate) decision_log: Option<Box<str>>,
+    pub(crate) metrics_file: Option<Box<str>>,
 }
 
 /// The compiled `memory` entry.
@@ -259,6 +265,33 @@ impl Policy {
                 .partitions
                 .values()
                 .any(|p| p.allow.is_some() || p.deny.is_some())
+    }
+
+    /// How `rule` (a policy path such as `partitions.gpu.allow`) applies
+    /// on `today`: enforced, or in warn mode (`enforcement`).
+    pub fn mode(&self, rule: &str, today: crate::units::Day) -> Mode {
+        self.enforcement.mode(rule, today)
+    }
+
+    /// True when no rule is in warn mode on any day.
+    pub fn all_enforced(&self) -> bool {
+        self.enforcement.all_enforced()
+    }
+
+    /// Whether users are told what hetpolicy changed on their accepted
+    /// components and what a rule in warn mode would refuse (`notices`).
+    pub fn notices(&self) -> bool {
+        self.notices
+    }
+
+    /// The decision log's file (`decision_log`), when the policy names one.
+    pub fn decision_log(&self) -> Option<&str> {
+        self.decision_log.as_deref()
+    }
+
+    /// The OpenMetrics file of the per-rule counters (`metrics_file`).
+    pub fn metrics_file(&self) -> Option<&str> {
+        self.metrics_file.as_deref()
     }
 
     /// What happens to a job that cannot be judged (`on_error`).
@@ -576,6 +609,10 @@ fn compile(file: PolicyFile) -> Result<Policy, Vec<PolicyError>> {
             default_per_cpu: file.memory.default_per_cpu.map(|m| m.0),
             min_per_cpu: file.memory.min_per_cpu.map(|m| m.0),
         },
+        enforcement: enforcement::Enforcement::compile(&file),
+        notices: file.notices,
+        decision_log: file.decision_log.as_deref().map(Into::into),
+        metrics_file: file.metrics_file.as_deref().map(Into::into),
     })
 }
 

@@ -6,7 +6,7 @@
 
 use super::{Finding, Severity, Simulation, SlurmConf};
 use crate::engine::{
-    evaluate, Changes, Component, HetjobState, Rejection, SlurmError, Submitter, Verdict,
+    evaluate, Accepted, Changes, Component, HetjobState, Rejection, SlurmError, Submitter, Verdict,
 };
 use crate::policy::Policy;
 
@@ -14,8 +14,8 @@ use crate::policy::Policy;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ComponentVerdict<'p> {
     /// Accepted, with what the policy changes (routing, default QOS and
-    /// time limit).
-    Accepted(Changes<'p>),
+    /// time limit) and the warnings of rules in warn mode.
+    Accepted(Accepted<'p>),
     /// Refused by the policy.
     Rejected(Rejection),
     /// Accepted by the policy, refused by slurmctld itself.
@@ -118,7 +118,7 @@ pub fn submit_as<'p>(
                 outcome.verdicts.push(ComponentVerdict::Rejected(rejection));
                 return outcome;
             }
-            Verdict::Accept(changes) => {
+            Verdict::Accept(accepted) => {
                 // validate_job_create_req: an array needs the batch script,
                 // which only component 0 of a hetjob carries.
                 if simulation.hetjob && k > 0 && request.array.is_some() {
@@ -132,14 +132,14 @@ pub fn submit_as<'p>(
                         .push(ComponentVerdict::RefusedBySlurm(error));
                     return outcome;
                 }
-                outcome.verdicts.push(ComponentVerdict::Accepted(changes));
+                outcome.verdicts.push(ComponentVerdict::Accepted(accepted));
             }
         }
     }
     // Job creation: each component's partition must exist.
     if let Some(conf) = slurm_conf {
         for (k, request) in simulation.components.iter().enumerate() {
-            let ComponentVerdict::Accepted(changes) = &outcome.verdicts[k] else {
+            let ComponentVerdict::Accepted(Accepted { changes, .. }) = &outcome.verdicts[k] else {
                 continue;
             };
             let partitions = final_partitions(request.partition.as_deref(), changes, conf);

@@ -437,7 +437,8 @@ fn policy_changes_and_verdicts() {
     let sim = case(PLAIN).args("--gres=gpu:1").run();
     let outcome = submit(&p, &sim, None);
     assert!(outcome.accepted);
-    let ComponentVerdict::Accepted(changes) = &outcome.verdicts[0] else {
+    let ComponentVerdict::Accepted(crate::engine::Accepted { changes, .. }) = &outcome.verdicts[0]
+    else {
         panic!("accepted expected");
     };
     assert_eq!(changes.partition, Some("gpu"), "routed");
