@@ -28,7 +28,7 @@ use std::fmt;
 pub use bounds::{MAX_GRES_ENTRIES, MAX_PARTITIONS};
 pub use component::{Component, JobKind, Memory, NamedValues, OptionValues, Position, Submitter};
 pub use hetjob::HetjobState;
-pub use notices::Notices;
+pub use notices::{ChangedBy, Notices};
 pub use options::check_value as check_option_value;
 pub use reading::Reading;
 

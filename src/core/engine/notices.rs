@@ -40,78 +40,162 @@ impl<'a> Notices<'a> {
     }
 }
 
+/// A rule that changed an accepted component, by its policy path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangedBy<'a> {
+    /// `accelerators.<gres>` routed it.
+    Routing {
+        /// The GRES whose rule routes.
+        gres: &'a str,
+    },
+    /// `partitions.<p>.qos` set its QOS.
+    DefaultQos {
+        /// The partition whose default it is.
+        partition: &'a str,
+    },
+    /// `qos.<q>.max_time` set its time limit.
+    QosMaxTime {
+        /// The QOS whose limit it is.
+        qos: &'a str,
+    },
+    /// `time.<kind>` set its time limit.
+    KindTime {
+        /// Interactive or batch.
+        kind: JobKind,
+    },
+    /// `memory.default_per_cpu` set its memory.
+    DefaultMemory,
+    /// `partitions.<p>.whole_nodes` gave it whole nodes.
+    WholeNodes {
+        /// The partition that gives whole nodes.
+        partition: &'a str,
+    },
+}
+
+impl fmt::Display for ChangedBy<'_> {
+    /// The rule's policy path (`accelerators.gpu`, `partitions.cpu.qos`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChangedBy::Routing { gres } => write!(f, "accelerators.{gres}"),
+            ChangedBy::DefaultQos { partition } => write!(f, "partitions.{partition}.qos"),
+            ChangedBy::QosMaxTime { qos } => write!(f, "qos.{qos}.max_time"),
+            ChangedBy::KindTime { kind } => match kind {
+                JobKind::Interactive => f.write_str("time.interactive"),
+                JobKind::Batch => f.write_str("time.batch"),
+            },
+            ChangedBy::DefaultMemory => f.write_str("memory.default_per_cpu"),
+            ChangedBy::WholeNodes { partition } => {
+                write!(f, "partitions.{partition}.whole_nodes")
+            }
+        }
+    }
+}
+
+impl<'a> Notices<'a> {
+    /// The partition whose rules apply: the first named, else the routed
+    /// one, else the policy's default.
+    fn partition(&self) -> &'a str {
+        self.component
+            .partition
+            .and_then(|list| list.split(',').map(str::trim).find(|p| !p.is_empty()))
+            .or(self.accepted.changes.partition)
+            .or(self.policy.default_partition.as_deref())
+            .unwrap_or("")
+    }
+
+    /// The QOS whose limits apply: the first named, else the default set.
+    fn qos(&self) -> &'a str {
+        self.component
+            .qos
+            .and_then(|list| list.split(',').map(str::trim).find(|q| !q.is_empty()))
+            .or(self.accepted.changes.qos)
+            .unwrap_or("")
+    }
+
+    /// The rules that changed the component, each once, in the order the
+    /// notices tell them; allocates nothing.
+    pub fn changed_by(&self) -> impl Iterator<Item = ChangedBy<'a>> {
+        let changes = &self.accepted.changes;
+        let routing = changes.partition.map(|_| ChangedBy::Routing {
+            gres: RequestedGres::read(self.component)
+                .ok()
+                .and_then(|requested| accelerators::routing_gres(self.policy, &requested))
+                .unwrap_or(""),
+        });
+        let qos = changes.qos.map(|_| ChangedBy::DefaultQos {
+            partition: self.partition(),
+        });
+        let time = changes.time_limit.map(|_| match changes.time_from_kind {
+            Some(kind) => ChangedBy::KindTime { kind },
+            None => ChangedBy::QosMaxTime { qos: self.qos() },
+        });
+        let memory = changes.memory_per_cpu.map(|_| ChangedBy::DefaultMemory);
+        let whole = changes.whole_nodes.then(|| ChangedBy::WholeNodes {
+            partition: self.partition(),
+        });
+        [routing, qos, time, memory, whole].into_iter().flatten()
+    }
+}
+
 impl fmt::Display for Notices<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_empty() {
             return Ok(());
         }
-        let c = self.component;
         let changes = &self.accepted.changes;
-        let who = c.position;
+        let who = self.component.position;
         let mut lines = Lines { f, first: true };
-        let partition = c
-            .partition
-            .and_then(|list| list.split(',').map(str::trim).find(|p| !p.is_empty()))
-            .or(changes.partition)
-            .or(self.policy.default_partition.as_deref())
-            .unwrap_or("");
-        if let Some(routed) = changes.partition {
-            let gres = RequestedGres::read(c)
-                .ok()
-                .and_then(|requested| accelerators::routing_gres(self.policy, &requested))
-                .unwrap_or("");
-            lines.line(format_args!(
-                "{who} runs on partition {routed}: components requesting {gres} are routed \
-                 there (policy: accelerators.{gres})"
-            ))?;
-        }
-        if let Some(qos) = changes.qos {
-            lines.line(format_args!(
-                "{who} gets QOS {qos}, the default on partition {partition} (policy: \
-                 partitions.{partition}.qos)"
-            ))?;
-        }
-        if let Some(time) = changes.time_limit {
-            match changes.time_from_kind {
-                Some(kind) => {
-                    let kind = match kind {
+        for rule in self.changed_by() {
+            match rule {
+                ChangedBy::Routing { gres } => lines.line(format_args!(
+                    "{who} runs on partition {}: components requesting {gres} are routed \
+                     there (policy: {rule})",
+                    changes.partition.unwrap_or("")
+                ))?,
+                ChangedBy::DefaultQos { partition } => lines.line(format_args!(
+                    "{who} gets QOS {}, the default on partition {partition} (policy: {rule})",
+                    changes.qos.unwrap_or("")
+                ))?,
+                ChangedBy::QosMaxTime { qos } => lines.line(format_args!(
+                    "{who} gets time limit {}, the most QOS {qos} allows; give --time for less \
+                     (policy: {rule})",
+                    Shown(changes.time_limit)
+                ))?,
+                ChangedBy::KindTime { kind } => lines.line(format_args!(
+                    "{who} gets time limit {}, the most {} jobs get without --time (policy: \
+                     {rule})",
+                    Shown(changes.time_limit),
+                    match kind {
                         JobKind::Interactive => "interactive",
                         JobKind::Batch => "batch",
-                    };
-                    lines.line(format_args!(
-                        "{who} gets time limit {time}, the most {kind} jobs get without \
-                         --time (policy: time.{kind})"
-                    ))?;
-                }
-                None => {
-                    let qos = c
-                        .qos
-                        .and_then(|list| list.split(',').map(str::trim).find(|q| !q.is_empty()))
-                        .or(changes.qos)
-                        .unwrap_or("");
-                    lines.line(format_args!(
-                        "{who} gets time limit {time}, the most QOS {qos} allows; give --time \
-                         for less (policy: qos.{qos}.max_time)"
-                    ))?;
-                }
+                    }
+                ))?,
+                ChangedBy::DefaultMemory => lines.line(format_args!(
+                    "{who} gets --mem-per-cpu={}, as it asks for no memory (policy: {rule})",
+                    Shown(changes.memory_per_cpu)
+                ))?,
+                ChangedBy::WholeNodes { partition } => lines.line(format_args!(
+                    "{who} gets whole nodes (--exclusive) on partition {partition} (policy: \
+                     {rule})"
+                ))?,
             }
-        }
-        if let Some(per_cpu) = changes.memory_per_cpu {
-            lines.line(format_args!(
-                "{who} gets --mem-per-cpu={per_cpu}, as it asks for no memory (policy: \
-                 memory.default_per_cpu)"
-            ))?;
-        }
-        if changes.whole_nodes {
-            lines.line(format_args!(
-                "{who} gets whole nodes (--exclusive) on partition {partition} (policy: \
-                 partitions.{partition}.whole_nodes)"
-            ))?;
         }
         for warning in &self.accepted.warnings {
             lines.line(format_args!("warning: {warning}"))?;
         }
         Ok(())
+    }
+}
+
+/// An optional value, shown when present.
+struct Shown<T>(Option<T>);
+
+impl<T: fmt::Display> fmt::Display for Shown<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(value) => value.fmt(f),
+            None => Ok(()),
+        }
     }
 }
 
