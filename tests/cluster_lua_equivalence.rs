@@ -230,8 +230,14 @@ impl ClusterLock {
 /// Restarts the cluster with `job_submit` (lua or hetpolicy) and submits
 /// every sample.
 fn run_samples(repo: &Path, dir: &Path, job_submit: &str) -> Vec<Outcome> {
+    // The tests' policy, as every cluster test starts from (the shipped
+    // policy.yaml also has rules about who submits, which root's jobs here
+    // would break).
+    let policy = repo.join("tests").join("fixtures").join("policy.yaml");
     let out = Command::new(repo.join("container").join("cluster"))
         .arg("up")
+        .arg("--policy")
+        .arg(&policy)
         .env("HETPOLICY_JOB_SUBMIT", job_submit)
         .env_remove("HETPOLICY_SKIP_BUILD")
         .current_dir(repo)
