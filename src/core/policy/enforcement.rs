@@ -88,6 +88,17 @@ impl Enforcement {
         Enforcement { settings }
     }
 
+    /// The settings that warn until a day before `today`: those rules are
+    /// enforced already. Path (`""` for the top of the file) and day.
+    pub(crate) fn past_warn_until(&self, today: Day) -> impl Iterator<Item = (&str, Day)> {
+        self.settings
+            .iter()
+            .filter_map(move |(path, setting)| match setting {
+                EnforcementFile::WarnUntil(day) if *day <= today => Some((path.as_ref(), *day)),
+                _ => None,
+            })
+    }
+
     /// True when no rule is in warn mode, whatever the day.
     pub(crate) fn all_enforced(&self) -> bool {
         self.settings

@@ -47,8 +47,29 @@ pub fn lint(text: &str, policy: &Policy) -> Vec<PolicyWarning> {
     forbidden_reserved_gres(&file, policy, &mut warnings);
     site_options(&file, &partitions, &mut warnings);
     unknown_gres_names(&file, &mut warnings);
+    past_warn_until(policy, crate::units::Day::today(), &mut warnings);
     warnings.sort_by_key(|w| w.position);
     warnings
+}
+
+/// `enforcement: {warn_until: DAY}` with the day passed: the rule refuses
+/// already, and the setting only misleads.
+fn past_warn_until(policy: &Policy, today: crate::units::Day, warnings: &mut Vec<PolicyWarning>) {
+    for (path, day) in policy.enforcement.past_warn_until(today) {
+        let place = if path.is_empty() {
+            "the top of the file".to_owned()
+        } else {
+            path.to_owned()
+        };
+        warnings.push(PolicyWarning {
+            position: None,
+            message: format!(
+                "the enforcement of {place} warns until {day}, which has passed: its rules \
+                 refuse already"
+            ),
+            hint: "write enforcement: enforce there, or remove the setting".to_owned(),
+        });
+    }
 }
 
 /// `accelerators.<g>.partitions` naming a partition the policy never
@@ -360,6 +381,22 @@ mod tests {
     #[test]
     fn the_reference_policy_is_clean() {
         assert_eq!(warnings(REFERENCE), []);
+    }
+
+    #[test]
+    fn a_warn_until_day_that_has_passed_is_a_warning() {
+        let text = format!(
+            "{REFERENCE}\nenforcement: {{warn_until: 2020-01-01}}\nio_files:\n  \
+             first_component_only: true\n  enforcement: {{warn_until: 2999-01-01}}\n"
+        )
+        .replace("io_files:\n  first_component_only: true\n\n", "");
+        let w = warnings(&text);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(
+            w[0].message,
+            "the enforcement of the top of the file warns until 2020-01-01, which has passed: \
+             its rules refuse already"
+        );
     }
 
     #[test]
