@@ -979,7 +979,7 @@ mod tests {
     fn counts_per_rule_account_and_user() {
         let reference = Policy::load(Path::new(&fixture("policy.yaml"))).expect("loads");
         let strict = stricter();
-        for file in ["sacct-22.05.json", "sacct-26.05.json"] {
+        for file in ["sacct-22.05.json", "sacct-24.11.json", "sacct-26.05.json"] {
             let (new, old, diff) = replay_file(&strict, Some(&reference), file);
             let old = old.expect("against");
             assert_eq!(old.components.refused, 0, "{file}: every job ran under it");

@@ -539,6 +539,15 @@ mod tests {
     }
 
     #[test]
+    fn slurm_24_11() {
+        let (jobs, meta) = fixture("sacct-24.11.json");
+        assert_eq!(meta.release.as_deref(), Some("24.11.5"));
+        assert_eq!(jobs.len(), 7);
+        check_sample(&jobs, true);
+        assert_eq!(jobs[6].kind, Some(JobKind::Interactive));
+    }
+
+    #[test]
     fn slurm_26_05() {
         let (jobs, meta) = fixture("sacct-26.05.json");
         assert_eq!(meta.release.as_deref(), Some("26.05.5"));
