@@ -701,7 +701,7 @@ fn replay_counts_a_saved_sacct_file_against_two_policies() {
         );
         assert_eq!(out.code, 0, "{release}: {out:?}");
         assert!(
-            out.stdout.starts_with(&format!("replayed "))
+            out.stdout.starts_with("replayed ")
                 && out.stdout.contains(&format!("(Slurm {release}.")),
             "{release}: {out:?}"
         );

@@ -41,6 +41,7 @@ pub struct Options {
 }
 
 impl Options {
+    /// Reads `replay`'s options and its policy argument.
     pub fn parse(args: &mut Args<'_>) -> Result<Options, UsageError> {
         let mut options = Options {
             policy: None,
@@ -507,6 +508,8 @@ fn load(path: &Path) -> Result<Policy, u8> {
     })
 }
 
+/// Runs the replay; the exit status (0 replayed, 2 input or policy that
+/// cannot be read).
 pub fn run(options: Options) -> Result<u8, UsageError> {
     let policy_path = options
         .policy
