@@ -660,3 +660,158 @@ fn eval_cannot_judge_without_a_loadable_policy_or_a_script() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("cannot read the script"), "{out:?}");
 }
+
+/// tests/fixtures/sacct-RELEASE.json: the jobs tests/cluster_replay.rs's
+/// first sample ran, as each release's sacct --json prints them.
+fn sacct_fixture(release: &str) -> String {
+    format!("{REPO}/tests/fixtures/sacct-{release}.json")
+}
+
+/// The reference policy with partition gpu only for account chem.
+fn gpu_for_chem(dir: &Path) -> String {
+    let reference = fs::read_to_string(reference_policy()).expect("reference policy");
+    let gpu = "    reserved_for: [gpu]\n";
+    assert_eq!(reference.matches(gpu).count(), 1);
+    write(
+        dir,
+        "strict.yaml",
+        &reference.replace(gpu, &format!("{gpu}    allow: {{accounts: [chem]}}\n")),
+    )
+}
+
+#[test]
+fn replay_counts_a_saved_sacct_file_against_two_policies() {
+    let dir = site();
+    let strict = gpu_for_chem(&dir);
+    for release in ["22.05", "24.11", "26.05"] {
+        let file = sacct_fixture(release);
+        let out = run(
+            &dir,
+            &[
+                "replay",
+                "--on",
+                "2027-01-01",
+                "--sacct-json",
+                &file,
+                "--against",
+                "hetpolicy.yaml",
+                &strict,
+            ],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{release}: {out:?}");
+        assert!(
+            out.stdout.starts_with("replayed ")
+                && out.stdout.contains(&format!("(Slurm {release}.")),
+            "{release}: {out:?}"
+        );
+        assert!(out.stdout.contains("judged on 2027-01-01"), "{out:?}");
+        // alice's GPU job, bob's with -A physics and the hetjob's GPU
+        // component are all physics'.
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with("partitions.gpu.allow"))
+            .unwrap_or_else(|| panic!("{release}: no row for the rule: {out:?}"));
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cells[1..4], ["0", "3", "+3"], "{release}: {line}");
+        assert!(
+            out.stdout.contains(
+                "what the edit does, in components: 3 newly refused, 0 no longer refused"
+            ),
+            "{release}: {out:?}"
+        );
+        let report = json(&run(
+            &dir,
+            &[
+                "replay",
+                "--format",
+                "json",
+                "--sacct-json",
+                &file,
+                "--against",
+                "hetpolicy.yaml",
+                &strict,
+            ],
+            &[],
+        ));
+        assert_eq!(
+            report["policy"]["accounts"]["physics"]["refused"], 3,
+            "{report:#}"
+        );
+        assert_eq!(
+            report["policy"]["accounts"]["chem"]["refused"], 0,
+            "{report:#}"
+        );
+        assert_eq!(report["against"]["components"]["refused"], 0, "{report:#}");
+        assert_eq!(
+            report["difference"]["users"]["alice"]["newly_refused"], 2,
+            "{report:#}"
+        );
+        assert_eq!(
+            report["difference"]["users"]["bob"]["newly_refused"], 1,
+            "{report:#}"
+        );
+    }
+}
+
+#[test]
+fn replay_reads_standard_input_and_reports_malformed_json_where_it_is() {
+    let dir = site();
+    let mut command = Command::new(common::bin::hetpolicy());
+    command
+        .args(["replay", "--sacct-json", "-", "hetpolicy.yaml"])
+        .current_dir(&dir)
+        .stdin(fs::File::open(sacct_fixture("26.05")).expect("fixture"));
+    let out = command.output().expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with("replayed 7 components of 6 jobs from standard input (Slurm 26.05.5)"),
+        "{stdout}"
+    );
+
+    let broken = write(
+        &dir,
+        "broken.json",
+        "{\"jobs\": [\n  {\"job_id\": 1, \"partition\": cpu}\n]}\n",
+    );
+    let out = run(
+        &dir,
+        &["replay", "--sacct-json", &broken, "hetpolicy.yaml"],
+        &[],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        out.stderr.trim_end(),
+        format!(
+            "hetpolicy: replay: {broken}: not sacct's JSON: expected value at line 2 column 30"
+        )
+    );
+    let missing = run(
+        &dir,
+        &["replay", "--sacct-json", "nothing.json", "hetpolicy.yaml"],
+        &[],
+    );
+    assert_eq!(missing.code, 2, "{missing:?}");
+    assert!(
+        missing
+            .stderr
+            .starts_with("hetpolicy: replay: nothing.json: "),
+        "{missing:?}"
+    );
+    let usage = run(
+        &dir,
+        &["replay", "--sacct-json", &broken, "--start", "now-1days"],
+        &[],
+    );
+    assert_eq!(usage.code, 2, "{usage:?}");
+    assert!(
+        usage
+            .stderr
+            .contains("a --sacct-json file is replayed whole"),
+        "{usage:?}"
+    );
+    let two = run(&dir, &["replay", "a.yaml", "b.yaml"], &[]);
+    assert_eq!(two.code, 2, "{two:?}");
+}

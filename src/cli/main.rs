@@ -7,6 +7,8 @@
 //!                [--slurm RELEASE] [--format text|json] [--strict]
 //!                [--user NAME | --no-user]
 //!                SCRIPT [-- SBATCH-ARGS...]
+//! hetpolicy replay [--against OLD] [--sacct-json FILE | -] [--start WHEN]
+//!                  [--end WHEN] [--on DATE] [--format text|json] [POLICY]
 //! ```
 //!
 //! Exit status: 0 valid / accepted, 1 invalid / rejected, 2 usage errors
@@ -21,7 +23,9 @@ mod command;
 mod eval;
 mod output;
 mod release;
+mod replay;
 mod report;
+mod sacct;
 mod who;
 
 use std::io::Write;
@@ -35,6 +39,8 @@ usage: hetpolicy check [--format text|json] [--deny-warnings] [--cluster] [POLIC
                       [--slurm RELEASE] [--format text|json] [--strict]
                       [--user NAME | --no-user]
                       SCRIPT [-- SBATCH-ARGS...]
+       hetpolicy replay [--against OLD] [--sacct-json FILE | -] [--start WHEN]
+                        [--end WHEN] [--on DATE] [--format text|json] [POLICY]
        hetpolicy --help | --version
 
 check  validates a policy file exactly as the Slurm plugins load it and
@@ -66,6 +72,15 @@ eval   judges a batch script as `sbatch SBATCH-ARGS SCRIPT` would be judged:
        partitions.<p>.allow/deny), eval judges them for the user running it,
        or --user NAME: their groups from `id`, the account -A names or their
        default account from `sacctmgr`. --no-user leaves them out.
+
+replay judges POLICY against jobs that already ran: `sacct --json
+       --allusers` from --start (default now-30days) to --end, or a saved
+       --sacct-json FILE (- for stdin), read as a stream. It counts per rule,
+       account and user the components the policy would have refused,
+       warned about or changed; with --against OLD, both side by side and
+       what the edit changes. --on DATE judges warn_until rules on that day
+       (default today). Exit 0 when replayed, 2 on usage errors or input
+       that cannot be read.
 ";
 
 fn main() -> ExitCode {
@@ -83,11 +98,14 @@ fn main() -> ExitCode {
 fn run(argv: &[String]) -> Result<u8, UsageError> {
     let mut args = Args::new(argv);
     let Some(command) = args.next_word() else {
-        return Err(UsageError("a command is needed: check or eval".to_owned()));
+        return Err(UsageError(
+            "a command is needed: check, eval or replay".to_owned(),
+        ));
     };
     match command.as_str() {
         "check" => check::run(check::Options::parse(&mut args)?),
         "eval" => eval::run(eval::Options::parse(&mut args)?),
+        "replay" => replay::run(replay::Options::parse(&mut args)?),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(0)
@@ -97,7 +115,7 @@ fn run(argv: &[String]) -> Result<u8, UsageError> {
             Ok(0)
         }
         other => Err(UsageError(format!(
-            "unknown command '{other}': use check or eval"
+            "unknown command '{other}': use check, eval or replay"
         ))),
     }
 }
