@@ -7,6 +7,7 @@
 //!                [--slurm RELEASE] [--format text|json] [--strict]
 //!                [--user NAME | --no-user]
 //!                SCRIPT [-- SBATCH-ARGS...]
+//! hetpolicy stats [--metrics FILE | --policy FILE] [--format text|json]
 //! ```
 //!
 //! Exit status: 0 valid / accepted, 1 invalid / rejected, 2 usage errors
@@ -22,6 +23,7 @@ mod eval;
 mod output;
 mod release;
 mod report;
+mod stats;
 mod who;
 
 use std::io::Write;
@@ -35,6 +37,7 @@ usage: hetpolicy check [--format text|json] [--deny-warnings] [--cluster] [POLIC
                       [--slurm RELEASE] [--format text|json] [--strict]
                       [--user NAME | --no-user]
                       SCRIPT [-- SBATCH-ARGS...]
+       hetpolicy stats [--metrics FILE | --policy FILE] [--format text|json]
        hetpolicy --help | --version
 
 check  validates a policy file exactly as the Slurm plugins load it and
@@ -66,6 +69,14 @@ eval   judges a batch script as `sbatch SBATCH-ARGS SCRIPT` would be judged:
        partitions.<p>.allow/deny), eval judges them for the user running it,
        or --user NAME: their groups from `id`, the account -A names or their
        default account from `sacctmgr`. --no-user leaves them out.
+
+stats  prints what each rule did since slurmctld started: components
+       changed, warnings given, components refused, and every component
+       accepted, changed, warned and refused; then the decision log lines
+       dropped. It reads the OpenMetrics file job_submit/hetpolicy writes
+       every second (--metrics FILE, else the metrics_file of --policy,
+       which defaults as for check). Exit 0, 2 when the file cannot be
+       read.
 ";
 
 fn main() -> ExitCode {
@@ -83,11 +94,14 @@ fn main() -> ExitCode {
 fn run(argv: &[String]) -> Result<u8, UsageError> {
     let mut args = Args::new(argv);
     let Some(command) = args.next_word() else {
-        return Err(UsageError("a command is needed: check or eval".to_owned()));
+        return Err(UsageError(
+            "a command is needed: check, eval or stats".to_owned(),
+        ));
     };
     match command.as_str() {
         "check" => check::run(check::Options::parse(&mut args)?),
         "eval" => eval::run(eval::Options::parse(&mut args)?),
+        "stats" => stats::run(stats::Options::parse(&mut args)?),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(0)
@@ -97,7 +111,7 @@ fn run(argv: &[String]) -> Result<u8, UsageError> {
             Ok(0)
         }
         other => Err(UsageError(format!(
-            "unknown command '{other}': use check or eval"
+            "unknown command '{other}': use check, eval or stats"
         ))),
     }
 }

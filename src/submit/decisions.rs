@@ -541,12 +541,12 @@ fn metrics_text() -> String {
         .collect();
     rules.sort();
     let mut text = String::new();
-    text.push_str(
-        "# HELP hetpolicy_components Components judged by hetpolicy since slurmctld started: \
-         rule=\"\" counts every component (accepted, changed, warned, refused); a rule counts \
-         the components it changed or refused and the warnings it gave.\n\
-         # TYPE hetpolicy_components counter\n",
+    let _ = writeln!(
+        text,
+        "# HELP hetpolicy_components Components judged since slurmctld started, by rule and \
+         outcome"
     );
+    let _ = writeln!(text, "# TYPE hetpolicy_components counter");
     let outcomes = ["accepted", "changed", "warned", "refused"];
     for (i, outcome) in outcomes.iter().enumerate() {
         let _ = writeln!(
@@ -565,15 +565,17 @@ fn metrics_text() -> String {
             );
         }
     }
-    let _ = write!(
+    let _ = writeln!(
         text,
-        "# HELP hetpolicy_decision_log_dropped Decision log lines dropped since slurmctld \
-         started (queue full, line too long, or the file could not be written).\n\
-         # TYPE hetpolicy_decision_log_dropped counter\n\
-         hetpolicy_decision_log_dropped_total {}\n\
-         # EOF\n",
+        "# HELP hetpolicy_decision_log_dropped Decision log lines dropped since slurmctld started"
+    );
+    let _ = writeln!(text, "# TYPE hetpolicy_decision_log_dropped counter");
+    let _ = writeln!(
+        text,
+        "hetpolicy_decision_log_dropped_total {}",
         DROPPED.load(Ordering::Relaxed)
     );
+    let _ = writeln!(text, "# EOF");
     text
 }
 
@@ -734,14 +736,10 @@ impl fmt::Display for Utc {
         let day = doy - (153 * mp + 2) / 5 + 1;
         let month = if mp < 10 { mp + 3 } else { mp - 9 };
         let year = yoe + era * 400 + i64::from(month <= 2);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-            of_day / 3_600,
-            of_day / 60 % 60,
-            of_day % 60,
-            since.subsec_millis()
-        )
+        let (hours, minutes, seconds) = (of_day / 3_600, of_day / 60 % 60, of_day % 60);
+        write!(f, "{year:04}-{month:02}-{day:02}")?;
+        write!(f, "T{hours:02}:{minutes:02}:{seconds:02}")?;
+        write!(f, ".{:03}Z", since.subsec_millis())
     }
 }
 
@@ -947,7 +945,7 @@ mod tests {
         count("a\"b", |c| &c.refused);
         let text = metrics_text();
         assert!(text.contains("hetpolicy_components_total{rule=\"a\\\"b\",outcome=\"refused\"} 1"));
-        assert!(text.starts_with("# HELP hetpolicy_components "));
+        assert!(text.starts_with("# HELP hetpolicy_components Components"));
         assert!(text.ends_with("# EOF\n"));
     }
 }
