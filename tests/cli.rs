@@ -568,9 +568,16 @@ fn eval_reports_array_hetjobs_output_on_later_components_and_oversized_component
         "#!/bin/bash\n#SBATCH --array=1-4 -p cpu\n#SBATCH hetjob\n#SBATCH -p cpu\nsrun true\n",
     );
     let report = json(&run(&dir, &["eval", "--format", "json", &array], &[]));
+    // The components' notices come first: job_submit accepted them before
+    // slurmctld refused the array.
+    let stderr = report["stderr"].as_array().expect("lines");
     assert_eq!(
-        report["stderr"][0],
+        stderr.last().expect("a line"),
         "sbatch: error: Batch job submission failed: Invalid job array specification"
+    );
+    assert_eq!(
+        stderr[0],
+        "sbatch: error: 0: hetjob component 0 gets QOS normal, the default on partition cpu (policy: partitions.cpu.qos)"
     );
     let f = finding(&report, "array_with_hetjob");
     assert_eq!(f["line"], 2);

@@ -302,9 +302,30 @@ fn submit(cluster: &Cluster, sample: &Sample) -> Outcome {
     };
     Outcome {
         accepted,
-        stderr: out.stderr.trim().to_owned(),
+        stderr: without_notices(&out.stderr),
         components,
     }
+}
+
+/// sbatch's stderr, trimmed, without hetpolicy's notices of what it set
+/// on accepted components (`notices`, docs/policy.md), which
+/// bench/job_submit.lua does not tell: the lines compared are the
+/// refusals.
+fn without_notices(stderr: &str) -> String {
+    const NOTICES: [&str; 5] = [
+        ": components requesting ",
+        " gets QOS ",
+        " gets time limit ",
+        " gets --mem-per-cpu=",
+        " gets whole nodes (--exclusive)",
+    ];
+    stderr
+        .lines()
+        .filter(|line| !NOTICES.iter().any(|notice| line.contains(notice)))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_owned()
 }
 
 fn field(line: &str, key: &str) -> String {

@@ -9,6 +9,7 @@
 //!                SCRIPT [-- SBATCH-ARGS...]
 //! hetpolicy replay [--against OLD] [--sacct-json FILE | -] [--start WHEN]
 //!                  [--end WHEN] [--on DATE] [--format text|json] [POLICY]
+//! hetpolicy stats [--metrics FILE | --policy FILE] [--format text|json]
 //! ```
 //!
 //! Exit status: 0 valid / accepted, 1 invalid / rejected, 2 usage errors
@@ -26,6 +27,7 @@ mod release;
 mod replay;
 mod report;
 mod sacct;
+mod stats;
 mod who;
 
 use std::io::Write;
@@ -41,6 +43,7 @@ usage: hetpolicy check [--format text|json] [--deny-warnings] [--cluster] [POLIC
                       SCRIPT [-- SBATCH-ARGS...]
        hetpolicy replay [--against OLD] [--sacct-json FILE | -] [--start WHEN]
                         [--end WHEN] [--on DATE] [--format text|json] [POLICY]
+       hetpolicy stats [--metrics FILE | --policy FILE] [--format text|json]
        hetpolicy --help | --version
 
 check  validates a policy file exactly as the Slurm plugins load it and
@@ -81,6 +84,13 @@ replay judges POLICY against jobs that already ran: `sacct --json
        what the edit changes. --on DATE judges warn_until rules on that day
        (default today). Exit 0 when replayed, 2 on usage errors or input
        that cannot be read.
+stats  prints what each rule did since slurmctld started: components
+       changed, warnings given, components refused, and every component
+       accepted, changed, warned and refused; then the decision log lines
+       dropped. It reads the OpenMetrics file job_submit/hetpolicy writes
+       every second (--metrics FILE, else the metrics_file of --policy,
+       which defaults as for check). Exit 0, 2 when the file cannot be
+       read.
 ";
 
 fn main() -> ExitCode {
@@ -99,13 +109,14 @@ fn run(argv: &[String]) -> Result<u8, UsageError> {
     let mut args = Args::new(argv);
     let Some(command) = args.next_word() else {
         return Err(UsageError(
-            "a command is needed: check, eval or replay".to_owned(),
+            "a command is needed: check, eval, replay or stats".to_owned(),
         ));
     };
     match command.as_str() {
         "check" => check::run(check::Options::parse(&mut args)?),
         "eval" => eval::run(eval::Options::parse(&mut args)?),
         "replay" => replay::run(replay::Options::parse(&mut args)?),
+        "stats" => stats::run(stats::Options::parse(&mut args)?),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(0)
@@ -115,7 +126,7 @@ fn run(argv: &[String]) -> Result<u8, UsageError> {
             Ok(0)
         }
         other => Err(UsageError(format!(
-            "unknown command '{other}': use check, eval or replay"
+            "unknown command '{other}': use check, eval, replay or stats"
         ))),
     }
 }

@@ -14,20 +14,23 @@
 //! shared state is behind locks and per-submission state is per thread.
 
 mod convert;
+mod decisions;
 #[cfg(feature = "fault-injection")]
 mod fault;
 mod state;
 mod who;
 
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int};
+use std::fmt::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use convert::{apply, error_code, JobName, JobText};
+use decisions::{Judged, JudgedVerdict};
 use hetpolicy_core::engine::{
     evaluate, evaluate_modify, refuse_unjudged_update, reject, unjudged_update_field, Component,
-    Reading, RejectCode, Rejection, Verdict,
+    Notices, Reading, RejectCode, Rejection, Verdict,
 };
 use hetpolicy_core::policy::{OnError, UnjudgedUpdates};
 use hetpolicy_slurm::api::slurm;
@@ -119,6 +122,7 @@ fn log_versions() {
 pub extern "C" fn fini() -> c_int {
     catch_unwind(|| {
         state::close();
+        decisions::flush();
         SLURM_SUCCESS
     })
     .unwrap_or(SLURM_ERROR)
@@ -135,12 +139,76 @@ pub unsafe extern "C" fn job_submit(
     err_msg: *mut *mut c_char,
 ) -> c_int {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
+        clear_notices();
         // SAFETY: slurmctld passes NULL or a job_desc it owns for this call.
         let desc = unsafe { job_desc.as_mut() };
         submit(desc, submit_uid)
     }));
-    // SAFETY: err_msg is NULL or slurmctld's `char **` for this call.
-    guarded(|| unsafe { finish("job_submit", outcome, err_msg) })
+    guarded(|| {
+        if matches!(outcome, Ok(Ok(()))) {
+            // SAFETY: err_msg is NULL or slurmctld's `char **` for this call.
+            unsafe { tell_notices(err_msg) };
+        }
+        // SAFETY: err_msg is NULL or slurmctld's `char **` for this call.
+        unsafe { finish("job_submit", outcome, err_msg) }
+    })
+}
+
+thread_local! {
+    /// The notices of the component this thread just accepted, formatted
+    /// into a buffer reused from one call to the next, so that telling
+    /// them allocates no Rust memory once it is large enough.
+    static NOTICES: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+fn clear_notices() {
+    let _ = NOTICES.try_with(|text| text.borrow_mut().clear());
+}
+
+/// Keeps `notices` to be told to the user once the call succeeds.
+fn keep_notices(notices: &Notices<'_>) {
+    let _ = NOTICES.try_with(|text| {
+        let mut text = text.borrow_mut();
+        text.clear();
+        let _ = write!(text, "{notices}");
+    });
+}
+
+/// Hands the kept notices to slurmctld as job_submit's message, which it
+/// returns to sbatch, salloc and srun on success (`job_submit_user_msg`,
+/// src/slurmctld/proc_req.c `_slurm_rpc_submit_batch_job` in 22.05 to
+/// 26.05), and which they print as info lines (`print_multi_line_string`,
+/// src/common/slurm_protocol_defs.c). For a batch hetjob slurmctld puts
+/// `<offset>: ` before each line itself; salloc and srun print a hetjob's
+/// offsets too.
+///
+/// # Safety
+/// `err_msg` must be NULL or point to a `char *` that is NULL or allocated
+/// by Slurm's allocator.
+unsafe fn tell_notices(err_msg: *mut *mut c_char) {
+    if err_msg.is_null() {
+        return;
+    }
+    let _ = NOTICES.try_with(|text| {
+        let text = text.borrow();
+        if text.is_empty() {
+            return;
+        }
+        let Some(api) = slurm() else {
+            return;
+        };
+        // SAFETY: the caller guarantees err_msg. A NULL message gets a
+        // copy in Slurm's allocator (no Rust allocation); another plugin's
+        // message is appended to, as the rejection path does.
+        unsafe {
+            if (*err_msg).is_null() {
+                *err_msg = api.xstrdup(&text);
+            } else {
+                api.xstrcat(err_msg, "\n");
+                api.xstrcat(err_msg, &text);
+            }
+        }
+    });
 }
 
 // Judges an update (`scontrol update job=...`) from the fields it carries.
@@ -214,8 +282,22 @@ fn submit(desc: Option<&mut job_desc_msg_t>, uid: u32) -> Result<(), Rejection> 
             };
             #[cfg(feature = "fault-injection")]
             fault::check(component.partition);
+            let judged = |verdict| Judged {
+                uid: submitter.uid,
+                user: submitter.user.as_deref(),
+                component: &component,
+                verdict,
+            };
             match evaluate(policy, hetjob, &component) {
                 Verdict::Accept(accepted) => {
+                    let notices = Notices::new(policy, &component, &accepted);
+                    decisions::record(
+                        policy,
+                        &judged(JudgedVerdict::Accepted(&accepted, &notices)),
+                    );
+                    if !notices.is_empty() {
+                        keep_notices(&notices);
+                    }
                     // Slurm's debug level, built only when written.
                     if hetpolicy_slurm::logger::writes_debug() {
                         log::trace!(
@@ -230,6 +312,7 @@ fn submit(desc: Option<&mut job_desc_msg_t>, uid: u32) -> Result<(), Rejection> 
                     accepted.changes
                 }
                 Verdict::Reject(rejection) => {
+                    decisions::record(policy, &judged(JudgedVerdict::Refused(&rejection)));
                     log::info!("uid {uid}: rejected: {}", rejection.message);
                     return Err(rejection);
                 }

@@ -97,7 +97,7 @@ pub(crate) fn log_reload(store: &PolicyStore, outcome: Reload) {
 /// submission is never judged against what an unfinished one left behind.
 pub(crate) fn with_submission<R>(
     position: Position,
-    judge: impl FnOnce(Option<&Policy>, &mut HetjobState) -> R,
+    judge: impl FnOnce(Option<&Arc<Policy>>, &mut HetjobState) -> R,
 ) -> R {
     SUBMISSION.with(|cell| {
         let mut submission = cell.borrow_mut();
@@ -111,7 +111,7 @@ pub(crate) fn with_submission<R>(
             submission.policy = store.current();
         }
         let mut hetjob = std::mem::take(&mut submission.hetjob);
-        let verdict = judge(submission.policy.as_deref(), &mut hetjob);
+        let verdict = judge(submission.policy.as_ref(), &mut hetjob);
         if submission.policy.is_some() {
             submission.hetjob = hetjob;
         }

@@ -313,7 +313,7 @@ fn store(cache: &mut Cache, uid: u32, answer: Answer) {
 
 /// Keeps this shared object loaded for the life of the process (once);
 /// false if that failed, and then no helper thread is started.
-fn pin_in_memory() -> bool {
+pub(crate) fn pin_in_memory() -> bool {
     static PINNED: OnceLock<bool> = OnceLock::new();
     // A test binary is a program, never unloaded (and not found by
     // dlopen's RTLD_NOLOAD under its path).

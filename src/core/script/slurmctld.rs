@@ -6,7 +6,8 @@
 
 use super::{Finding, Severity, Simulation, SlurmConf};
 use crate::engine::{
-    evaluate, Accepted, Changes, Component, HetjobState, Rejection, SlurmError, Submitter, Verdict,
+    evaluate, Accepted, Changes, Component, HetjobState, Notices, Rejection, SlurmError, Submitter,
+    Verdict,
 };
 use crate::policy::Policy;
 
@@ -30,7 +31,9 @@ pub struct Outcome<'p> {
     pub verdicts: Vec<ComponentVerdict<'p>>,
     /// True when slurmctld accepts the whole submission.
     pub accepted: bool,
-    /// What sbatch prints on stderr when the submission fails.
+    /// What sbatch prints on stderr: the notices of accepted components
+    /// (`sbatch: LINE`, or `sbatch: error: LINE` when the submission fails
+    /// after all; `k: ` before each line of a hetjob's), then the refusal.
     pub stderr: Vec<String>,
     /// The error sbatch reports.
     pub error: Option<SlurmError>,
@@ -80,8 +83,17 @@ pub fn submit_as<'p>(
         error: None,
         findings: Vec::new(),
     };
-    let failed = |outcome: &mut Outcome<'p>, error: SlurmError| {
+    // job_submit's message of each component, as slurmctld gathers them
+    // (src/slurmctld/proc_req.c, 22.05 to 26.05): a batch hetjob's lines
+    // each get `<offset>: `; on success sbatch prints them as info lines,
+    // on failure they come first in the error message.
+    let mut notices: Vec<String> = Vec::new();
+    let failed = |outcome: &mut Outcome<'p>, notices: &mut Vec<String>, error: SlurmError| {
         outcome.error = Some(error);
+        let told = notices
+            .drain(..)
+            .map(|line| format!("sbatch: error: {line}"));
+        outcome.stderr.splice(0..0, told);
         outcome.stderr.push(format!(
             "sbatch: error: Batch job submission failed: {}",
             error.text
@@ -114,11 +126,22 @@ pub fn submit_as<'p>(
                 outcome
                     .stderr
                     .push(format!("sbatch: error: {prefix}{}", rejection.message));
-                failed(&mut outcome, rejection.code.slurm_error());
+                failed(&mut outcome, &mut notices, rejection.code.slurm_error());
                 outcome.verdicts.push(ComponentVerdict::Rejected(rejection));
                 return outcome;
             }
             Verdict::Accept(accepted) => {
+                let told = Notices::new(policy, &component, &accepted);
+                if !told.is_empty() {
+                    let prefix = if simulation.hetjob {
+                        format!("{k}: ")
+                    } else {
+                        String::new()
+                    };
+                    for line in told.to_string().lines() {
+                        notices.push(format!("{prefix}{line}"));
+                    }
+                }
                 // validate_job_create_req: an array needs the batch script,
                 // which only component 0 of a hetjob carries.
                 if simulation.hetjob && k > 0 && request.array.is_some() {
@@ -126,7 +149,7 @@ pub fn submit_as<'p>(
                         name: "ESLURM_INVALID_ARRAY",
                         text: "Invalid job array specification",
                     };
-                    failed(&mut outcome, error);
+                    failed(&mut outcome, &mut notices, error);
                     outcome
                         .verdicts
                         .push(ComponentVerdict::RefusedBySlurm(error));
@@ -154,7 +177,7 @@ pub fn submit_as<'p>(
                     name: "ESLURM_INVALID_PARTITION_NAME",
                     text: "Invalid partition name specified",
                 };
-                failed(&mut outcome, error);
+                failed(&mut outcome, &mut notices, error);
                 outcome.verdicts[k] = ComponentVerdict::RefusedBySlurm(error);
                 return outcome;
             }
@@ -165,6 +188,9 @@ pub fn submit_as<'p>(
         }
     }
     outcome.accepted = true;
+    outcome
+        .stderr
+        .extend(notices.into_iter().map(|line| format!("sbatch: {line}")));
     outcome
 }
 

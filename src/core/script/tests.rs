@@ -410,9 +410,19 @@ fn slurmctld_messages_as_sbatch_prints_them() {
             "sbatch: error: Batch job submission failed: Invalid partition name specified",
         ]
     );
+    // Component 0's notices were gathered before component 1 was refused:
+    // slurmctld sends them in the error message, first.
     let het = case("#SBATCH -p cpu\n#SBATCH hetjob\n#SBATCH -p cpu --gres=gpu:1\ntrue\n").stderr();
+    assert_eq!(
+        het[..2],
+        [
+            "sbatch: error: 0: hetjob component 0 gets QOS normal, the default on partition cpu (policy: partitions.cpu.qos)",
+            "sbatch: error: 0: hetjob component 0 gets time limit 1-00:00:00, the most QOS normal allows; give --time for less (policy: qos.normal.max_time)",
+        ],
+        "{het:?}"
+    );
     assert!(
-        het[0].starts_with("sbatch: error: 1: hetjob component 1 requests gpu:1 on partition cpu"),
+        het[2].starts_with("sbatch: error: 1: hetjob component 1 requests gpu:1 on partition cpu"),
         "{het:?}"
     );
     assert_eq!(
@@ -424,9 +434,23 @@ fn slurmctld_messages_as_sbatch_prints_them() {
     );
     assert_eq!(
         case(PLAIN).args("--array=1-3 -p cpu : -p cpu").stderr(),
-        ["sbatch: error: Batch job submission failed: Invalid job array specification"]
+        [
+            "sbatch: error: 0: hetjob component 0 gets QOS normal, the default on partition cpu (policy: partitions.cpu.qos)",
+            "sbatch: error: 0: hetjob component 0 gets time limit 1-00:00:00, the most QOS normal allows; give --time for less (policy: qos.normal.max_time)",
+            "sbatch: error: 1: hetjob component 1 gets QOS normal, the default on partition cpu (policy: partitions.cpu.qos)",
+            "sbatch: error: 1: hetjob component 1 gets time limit 1-00:00:00, the most QOS normal allows; give --time for less (policy: qos.normal.max_time)",
+            "sbatch: error: Batch job submission failed: Invalid job array specification",
+        ]
     );
-    assert!(case("#SBATCH -p gpu --gres=gpu:1\ntrue\n")
+    // An accepted job's notices are info lines.
+    assert_eq!(
+        case("#SBATCH -p gpu --gres=gpu:1\ntrue\n").stderr(),
+        [
+            "sbatch: job gets QOS gpu, the default on partition gpu (policy: partitions.gpu.qos)",
+            "sbatch: job gets time limit 2-00:00:00, the most QOS gpu allows; give --time for less (policy: qos.gpu.max_time)",
+        ]
+    );
+    assert!(case("#SBATCH -p gpu --gres=gpu:1 --qos=gpu -t 10\ntrue\n")
         .stderr()
         .is_empty());
 }
