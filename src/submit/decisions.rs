@@ -8,14 +8,18 @@
 //! [`record`] counts the verdict under its rules (counters interned on a
 //! rule's first sight, then found under a read lock by `&str`), takes one
 //! of [`LINES`] preallocated buffers of [`LINE_BYTES`] bytes, writes the
-//! JSON line into it without growing it, and hands it to the writer over a
-//! bounded queue with `try_send`. No free buffer, a full queue or a line
-//! that would not fit: the line is dropped and counted, never waited for.
+//! JSON line into it without growing it, and queues it for the writer. The
+//! pool bounds the queue: both are one short, uncontended mutex, and no
+//! submission ever wakes the writer (no system call on this side). No free
+//! buffer or a line that would not fit: the line is dropped and counted,
+//! never waited for.
 //!
 //! # The writer thread
 //!
-//! Appends each line with one `write()` on a file opened `O_APPEND`, so
-//! lines never tear nor interleave; gives the buffer back; at most every
+//! Every [`DRAIN`] (10 ms) it takes every queued line at once and appends
+//! them in batches of whole lines, each batch one `write()` on a file
+//! opened `O_APPEND`, so lines never tear nor interleave; gives the
+//! buffers back; at most every
 //! second (and after a failed write) compares the path's device and inode
 //! with the open file's and reopens the path when they differ (logrotate
 //! moved the file, and created a new one or not), so no line is lost: a
@@ -33,7 +37,6 @@ use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -49,6 +52,10 @@ pub(crate) const LINE_BYTES: usize = 4096;
 /// How often the writer checks for a rotated log and rewrites changed
 /// metrics.
 const TICK: Duration = Duration::from_secs(1);
+/// How often the writer takes the queued lines.
+const DRAIN: Duration = Duration::from_millis(10);
+/// The most bytes one `write()` of the writer appends (whole lines).
+const BATCH_BYTES: usize = 64 * 1024;
 
 /// One judged component, as [`record`] logs and counts it.
 pub(crate) struct Judged<'a> {
@@ -220,17 +227,24 @@ fn configure(policy: &Arc<Policy>) {
 // ----------------------------------------------------------------------
 // The queue and the writer.
 
-enum Message {
-    Line(Vec<u8>),
-    Flush,
+/// The line buffers: free ones, and full ones waiting for the writer.
+/// Both lists are allocated once with room for every buffer.
+struct Queue {
+    free: Vec<Vec<u8>>,
+    full: Vec<Vec<u8>>,
 }
 
 struct Writer {
-    sender: SyncSender<Message>,
-    free: Mutex<Vec<Vec<u8>>>,
+    queue: Mutex<Queue>,
+    /// Set by [`flush`]: write the metrics at the next drain.
+    flush: AtomicBool,
 }
 
 static WRITER: OnceLock<Option<Writer>> = OnceLock::new();
+
+fn lock(writer: &Writer) -> std::sync::MutexGuard<'_, Queue> {
+    writer.queue.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// The writer, started on first use (with the pool of line buffers);
 /// `None` if its thread could not be started (logged once).
@@ -244,13 +258,10 @@ fn writer() -> Option<&'static Writer> {
                 );
                 return None;
             }
-            let (sender, receiver) = sync_channel(LINES);
             let spawned = std::thread::Builder::new()
                 .name("hetpolicy-log".to_owned())
-                .spawn(move || {
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        write_forever(receiver)
-                    }));
+                .spawn(|| {
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(write_forever));
                 });
             if let Err(error) = spawned {
                 log::error!(
@@ -261,8 +272,11 @@ fn writer() -> Option<&'static Writer> {
             }
             let free = (0..LINES).map(|_| Vec::with_capacity(LINE_BYTES)).collect();
             Some(Writer {
-                sender,
-                free: Mutex::new(free),
+                queue: Mutex::new(Queue {
+                    free,
+                    full: Vec::with_capacity(LINES),
+                }),
+                flush: AtomicBool::new(false),
             })
         })
         .as_ref()
@@ -280,12 +294,7 @@ pub(crate) fn record(policy: &Arc<Policy>, judged: &Judged<'_>) {
         DROPPED.fetch_add(1, Ordering::Relaxed);
         return;
     };
-    let Some(mut buffer) = writer
-        .free
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .pop()
-    else {
+    let Some(mut buffer) = lock(writer).free.pop() else {
         DROPPED.fetch_add(1, Ordering::Relaxed);
         return;
     };
@@ -294,52 +303,57 @@ pub(crate) fn record(policy: &Arc<Policy>, judged: &Judged<'_>) {
         let mut line = Line::new(&mut buffer);
         write_line(&mut line, judged, SystemTime::now()).is_ok() && line.push(b"\n")
     };
-    let back = if fits {
-        match writer.sender.try_send(Message::Line(buffer)) {
-            Ok(()) => return,
-            Err(TrySendError::Full(Message::Line(b)))
-            | Err(TrySendError::Disconnected(Message::Line(b))) => b,
-            Err(_) => return,
-        }
+    let mut queue = lock(writer);
+    if fits {
+        // Room for every buffer was allocated: never grows.
+        queue.full.push(buffer);
     } else {
-        buffer
-    };
-    DROPPED.fetch_add(1, Ordering::Relaxed);
-    give_back(writer, back);
-}
-
-fn give_back(writer: &Writer, mut buffer: Vec<u8>) {
-    buffer.clear();
-    let mut free = writer.free.lock().unwrap_or_else(PoisonError::into_inner);
-    // The pool was allocated with room for every buffer: never grows.
-    if free.len() < free.capacity() {
-        free.push(buffer);
+        DROPPED.fetch_add(1, Ordering::Relaxed);
+        buffer.clear();
+        queue.free.push(buffer);
     }
 }
 
 /// Asks the writer to write the metrics now (fini()); never waits.
 pub(crate) fn flush() {
     if let Some(writer) = WRITER.get().and_then(Option::as_ref) {
-        let _ = writer.sender.try_send(Message::Flush);
+        writer.flush.store(true, Ordering::Release);
     }
 }
 
 /// The writer thread's loop.
-fn write_forever(receiver: Receiver<Message>) {
+fn write_forever() {
     let mut out = Output::default();
+    // The lines taken from the queue, and one batch of them: allocated once.
+    let mut taken: Vec<Vec<u8>> = Vec::with_capacity(LINES);
+    let mut batch: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
     loop {
-        let message = receiver.recv_timeout(TICK);
+        std::thread::sleep(DRAIN);
+        let Some(writer) = WRITER.get().and_then(Option::as_ref) else {
+            continue;
+        };
         out.follow_config();
-        match message {
-            Ok(Message::Line(buffer)) => {
-                out.append(&buffer);
-                if let Some(writer) = WRITER.get().and_then(Option::as_ref) {
-                    give_back(writer, buffer);
-                }
+        std::mem::swap(&mut lock(writer).full, &mut taken);
+        for line in &taken {
+            if batch.len() + line.len() > BATCH_BYTES {
+                out.append(&batch);
+                batch.clear();
             }
-            Ok(Message::Flush) => out.write_metrics(true),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
+            batch.extend_from_slice(line);
+        }
+        if !batch.is_empty() {
+            out.append(&batch);
+            batch.clear();
+        }
+        {
+            let mut queue = lock(writer);
+            for mut line in taken.drain(..) {
+                line.clear();
+                queue.free.push(line);
+            }
+        }
+        if writer.flush.swap(false, Ordering::AcqRel) {
+            out.write_metrics(true);
         }
         if out.last_tick.elapsed() >= TICK {
             out.last_tick = Instant::now();
@@ -452,14 +466,17 @@ impl Output {
         }
     }
 
-    fn append(&mut self, line: &[u8]) {
+    /// Appends `batch`, whole lines, with one `write()`; counts its lines
+    /// as dropped when it cannot be written.
+    fn append(&mut self, batch: &[u8]) {
+        let lines = || batch.iter().filter(|b| **b == b'\n').count() as u64;
         if self.log.is_none() {
             self.check_rotation();
         }
         let written = match &mut self.log {
-            Some(file) => file.write_all(line),
+            Some(file) => file.write_all(batch),
             None => {
-                DROPPED.fetch_add(1, Ordering::Relaxed);
+                DROPPED.fetch_add(lines(), Ordering::Relaxed);
                 return;
             }
         };
@@ -468,7 +485,7 @@ impl Output {
             // the path again and retry once.
             self.open();
             let again = match &mut self.log {
-                Some(file) => file.write_all(line),
+                Some(file) => file.write_all(batch),
                 None => Err(std::io::ErrorKind::NotFound.into()),
             };
             if let Err(error) = again {
@@ -480,7 +497,7 @@ impl Output {
                     );
                 }
                 self.failing = true;
-                DROPPED.fetch_add(1, Ordering::Relaxed);
+                DROPPED.fetch_add(lines(), Ordering::Relaxed);
             }
         }
     }
@@ -648,27 +665,54 @@ struct Escaped<'l, 'b> {
 }
 
 impl fmt::Write for Escaped<'_, '_> {
+    /// Copies runs of bytes that need no escaping at once, escapes the
+    /// others, and cuts at a character boundary when `left` runs out.
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for c in s.chars() {
-            if self.cut {
-                return Ok(());
+        if self.cut {
+            return Ok(());
+        }
+        let mut text = s;
+        if text.len() > self.left {
+            let mut end = self.left;
+            while !text.is_char_boundary(end) {
+                end -= 1;
             }
-            if c.len_utf8() > self.left {
-                self.cut = true;
-                return self.line.write_str("…");
-            }
-            self.left -= c.len_utf8();
-            match c {
-                '"' => self.line.write_str("\\\"")?,
-                '\\' => self.line.write_str("\\\\")?,
-                '\n' => self.line.write_str("\\n")?,
-                '\r' => self.line.write_str("\\r")?,
-                '\t' => self.line.write_str("\\t")?,
-                c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                    write!(self.line, "\\u{:04x}", c as u32)?
+            text = &text[..end];
+            self.cut = true;
+        }
+        self.left -= text.len();
+        let bytes = text.as_bytes();
+        let mut run = 0;
+        for (i, &byte) in bytes.iter().enumerate() {
+            let escaped: &[u8] = match byte {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0..=0x1f | 0x7f => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    &[
+                        b'\\',
+                        b'u',
+                        b'0',
+                        b'0',
+                        HEX[usize::from(byte >> 4)],
+                        HEX[usize::from(byte & 0xf)],
+                    ]
                 }
-                c => self.line.write_char(c)?,
+                _ => continue,
+            };
+            if !(self.line.push(&bytes[run..i]) && self.line.push(escaped)) {
+                return Err(fmt::Error);
             }
+            run = i + 1;
+        }
+        if !self.line.push(&bytes[run..]) {
+            return Err(fmt::Error);
+        }
+        if self.cut {
+            self.line.write_str("…")?;
         }
         Ok(())
     }
@@ -680,10 +724,12 @@ const FIELD_BYTES: usize = 512;
 impl Line<'_> {
     /// `"key":` after a comma unless `first`.
     fn key(&mut self, first: bool, key: &str) -> fmt::Result {
-        if !first {
-            self.write_char(',')?;
+        let comma: &[u8] = if first { b"\"" } else { b",\"" };
+        if self.push(comma) && self.push(key.as_bytes()) && self.push(b"\":") {
+            Ok(())
+        } else {
+            Err(fmt::Error)
         }
-        write!(self, "\"{key}\":")
     }
 
     /// A JSON string of `value`'s text.
@@ -717,29 +763,77 @@ impl Line<'_> {
     }
 }
 
-/// The time as `2025-01-31T12:34:56.789Z`.
-struct Utc(SystemTime);
+/// `2025-01-31T12:34:56` (UTC) of `seconds` since the epoch.
+fn second_text(seconds: u64) -> [u8; 19] {
+    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
+    let of_day = seconds % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = (yoe + era * 400 + i64::from(month <= 2)).clamp(0, 9999);
+    let digit = |value: i64, place: i64| b'0' + (value / place % 10) as u8;
+    let (h, m, s) = (
+        (of_day / 3_600) as i64,
+        (of_day / 60 % 60) as i64,
+        (of_day % 60) as i64,
+    );
+    [
+        digit(year, 1000),
+        digit(year, 100),
+        digit(year, 10),
+        digit(year, 1),
+        b'-',
+        digit(month, 10),
+        digit(month, 1),
+        b'-',
+        digit(day, 10),
+        digit(day, 1),
+        b'T',
+        digit(h, 10),
+        digit(h, 1),
+        b':',
+        digit(m, 10),
+        digit(m, 1),
+        b':',
+        digit(s, 10),
+        digit(s, 1),
+    ]
+}
 
-impl fmt::Display for Utc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let since = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let seconds = since.as_secs();
-        let days = (seconds / 86_400) as i64;
-        let of_day = seconds % 86_400;
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        let (hours, minutes, seconds) = (of_day / 3_600, of_day / 60 % 60, of_day % 60);
-        write!(f, "{year:04}-{month:02}-{day:02}")?;
-        write!(f, "T{hours:02}:{minutes:02}:{seconds:02}")?;
-        write!(f, ".{:03}Z", since.subsec_millis())
+thread_local! {
+    /// The second last written, and its `2025-01-31T12:34:56` text: a
+    /// second's lines share it, so the date is worked out once a second.
+    static SECOND: std::cell::Cell<(u64, [u8; 19])> = const { std::cell::Cell::new((u64::MAX, [0; 19])) };
+}
+
+/// Writes the JSON string of `now` as `"2025-01-31T12:34:56.789Z"`.
+fn write_time(line: &mut Line<'_>, now: SystemTime) -> fmt::Result {
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let seconds = since.as_secs();
+    let (cached, mut text) = SECOND.with(std::cell::Cell::get);
+    if cached != seconds {
+        text = second_text(seconds);
+        SECOND.with(|cell| cell.set((seconds, text)));
+    }
+    let millis = since.subsec_millis();
+    let digits = [
+        b'.',
+        b'0' + (millis / 100) as u8,
+        b'0' + (millis / 10 % 10) as u8,
+        b'0' + (millis % 10) as u8,
+        b'Z',
+        b'"',
+    ];
+    if line.push(b"\"") && line.push(&text) && line.push(&digits) {
+        Ok(())
+    } else {
+        Err(fmt::Error)
     }
 }
 
@@ -760,7 +854,7 @@ fn write_line(line: &mut Line<'_>, judged: &Judged<'_>, now: SystemTime) -> fmt:
     let component = judged.component;
     line.write_char('{')?;
     line.key(true, "time")?;
-    line.string(Utc(now))?;
+    write_time(line, now)?;
     line.key(false, "job_name")?;
     match component.job_name {
         Some(name) => line.string(name)?,
@@ -934,10 +1028,21 @@ mod tests {
 
     #[test]
     fn dates_are_utc() {
+        let time = |at: SystemTime| {
+            let mut buffer = Vec::with_capacity(64);
+            write_time(&mut Line::new(&mut buffer), at).expect("fits");
+            String::from_utf8(buffer).expect("UTF-8")
+        };
         let t = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
-        assert_eq!(Utc(t).to_string(), "2023-11-14T22:13:20.123Z");
+        assert_eq!(time(t), "\"2023-11-14T22:13:20.123Z\"");
+        // The same second again (cached), another millisecond.
+        assert_eq!(
+            time(t + Duration::from_millis(800)),
+            "\"2023-11-14T22:13:20.923Z\""
+        );
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(Utc(leap).to_string(), "2000-02-29T00:00:00.000Z");
+        assert_eq!(time(leap), "\"2000-02-29T00:00:00.000Z\"");
+        assert_eq!(time(UNIX_EPOCH), "\"1970-01-01T00:00:00.000Z\"");
     }
 
     #[test]
