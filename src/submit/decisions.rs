@@ -744,6 +744,27 @@ impl Line<'_> {
         self.write_char('"')
     }
 
+    /// A JSON string of `value`, without going through `fmt`.
+    fn text(&mut self, value: &str) -> fmt::Result {
+        self.write_char('"')?;
+        Escaped {
+            line: self,
+            left: FIELD_BYTES,
+            cut: false,
+        }
+        .write_str(value)?;
+        self.write_char('"')
+    }
+
+    /// `"key":"value"` when `value` is given, without going through `fmt`.
+    fn optional_text(&mut self, key: &str, value: Option<&str>) -> fmt::Result {
+        if let Some(value) = value {
+            self.key(false, key)?;
+            self.text(value)?;
+        }
+        Ok(())
+    }
+
     /// `"key":"value"` when `value` is given.
     fn optional(&mut self, key: &str, value: Option<impl fmt::Display>) -> fmt::Result {
         if let Some(value) = value {
@@ -857,19 +878,19 @@ fn write_line(line: &mut Line<'_>, judged: &Judged<'_>, now: SystemTime) -> fmt:
     write_time(line, now)?;
     line.key(false, "job_name")?;
     match component.job_name {
-        Some(name) => line.string(name)?,
+        Some(name) => line.text(name)?,
         None => line.write_str("null")?,
     }
     line.key(false, "uid")?;
     write!(line, "{}", judged.uid)?;
     line.key(false, "user")?;
     match judged.user {
-        Some(user) => line.string(user)?,
+        Some(user) => line.text(user)?,
         None => line.write_str("null")?,
     }
     line.key(false, "account")?;
     match component.account {
-        Some(account) => line.string(account)?,
+        Some(account) => line.text(account)?,
         None => line.write_str("null")?,
     }
     line.key(false, "component")?;
@@ -882,11 +903,11 @@ fn write_line(line: &mut Line<'_>, judged: &Judged<'_>, now: SystemTime) -> fmt:
             line.key(false, "verdict")?;
             line.write_str("\"refused\"")?;
             line.key(false, "rule")?;
-            line.string(rejection.rule())?;
+            line.text(rejection.rule())?;
             line.key(false, "error")?;
-            line.string(rejection.code.slurm_error().name)?;
+            line.text(rejection.code.slurm_error().name)?;
             line.key(false, "message")?;
-            line.string(&rejection.message)?;
+            line.text(&rejection.message)?;
         }
         JudgedVerdict::Accepted(..) => {
             line.key(false, "verdict")?;
@@ -902,12 +923,12 @@ fn write_line(line: &mut Line<'_>, judged: &Judged<'_>, now: SystemTime) -> fmt:
         Some(hetpolicy_core::engine::JobKind::Interactive) => line.write_str("\"interactive\"")?,
         None => line.write_str("null")?,
     }
-    line.optional("partition", component.partition)?;
-    line.optional("qos", component.qos)?;
-    line.optional("tres_per_job", component.tres_per_job)?;
-    line.optional("tres_per_node", component.tres_per_node)?;
-    line.optional("tres_per_socket", component.tres_per_socket)?;
-    line.optional("tres_per_task", component.tres_per_task)?;
+    line.optional_text("partition", component.partition)?;
+    line.optional_text("qos", component.qos)?;
+    line.optional_text("tres_per_job", component.tres_per_job)?;
+    line.optional_text("tres_per_node", component.tres_per_node)?;
+    line.optional_text("tres_per_socket", component.tres_per_socket)?;
+    line.optional_text("tres_per_task", component.tres_per_task)?;
     line.number("nodes", component.nodes)?;
     line.number("max_nodes", component.max_nodes)?;
     line.number("tasks", component.tasks)?;
@@ -921,8 +942,8 @@ fn write_line(line: &mut Line<'_>, judged: &Judged<'_>, now: SystemTime) -> fmt:
         line.write_char('{')?;
         line.write_str("\"whole_nodes\":")?;
         line.write_str(if changes.whole_nodes { "true" } else { "false" })?;
-        line.optional("partition", changes.partition)?;
-        line.optional("qos", changes.qos)?;
+        line.optional_text("partition", changes.partition)?;
+        line.optional_text("qos", changes.qos)?;
         line.optional("time_limit", changes.time_limit)?;
         line.optional(
             "memory",
@@ -948,7 +969,7 @@ fn write_line(line: &mut Line<'_>, judged: &Judged<'_>, now: SystemTime) -> fmt:
             }
             line.write_char('{')?;
             line.key(true, "rule")?;
-            line.string(warning.rule())?;
+            line.text(warning.rule())?;
             line.key(false, "message")?;
             line.string(warning)?;
             line.write_char('}')?;
