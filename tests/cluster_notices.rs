@@ -5,33 +5,18 @@
 //! batch hetjob's lines, and `notices: false` turns them off.
 mod common;
 
-use std::time::Duration;
-
 use common::cluster::{self, Cluster, CmdOutput};
 
-/// Long enough for the plugin to see a changed policy file (it looks at
-/// most every 250 ms, when a submission arrives).
-const SETTLE: Duration = Duration::from_millis(600);
-
 fn install_policy<'c>(c: &'c Cluster, text: &str) -> cluster::PolicyGuard<'c> {
-    let guard = c.with_policy(text);
-    std::thread::sleep(SETTLE);
-    guard
+    c.with_policy_settled(text)
 }
 
 /// The reference policy with QOS normal's rules in warn mode.
 fn warn_policy(c: &Cluster) -> String {
-    let text = c.reference_policy().replacen(
+    c.reference_policy_with(
         "  normal:\n    max_gres",
         "  normal:\n    enforcement: warn\n    max_gres",
-        1,
-    );
-    assert_ne!(
-        text,
-        c.reference_policy(),
-        "the reference policy changed shape"
-    );
-    text
+    )
 }
 
 fn stderr_lines(out: &CmdOutput) -> Vec<&str> {

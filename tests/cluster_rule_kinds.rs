@@ -5,26 +5,14 @@
 mod common;
 
 use std::fs;
-use std::time::Duration;
 
 use common::cluster::{self, assert_accepted, assert_refused, Cluster, CmdOutput};
 use common::users::run_as;
 
-/// Long enough for the plugin to see a changed policy file (it looks at
-/// most every 250 ms, when a submission arrives).
-const SETTLE: Duration = Duration::from_millis(600);
-
-/// The reference policy with `before` replaced by `after` once.
+/// The reference policy with `before` replaced by `after` once, installed
+/// until the guard is dropped.
 fn install_policy<'c>(c: &'c Cluster, before: &str, after: &str) -> cluster::PolicyGuard<'c> {
-    let text = c.reference_policy().replacen(before, after, 1);
-    assert_ne!(
-        text,
-        c.reference_policy(),
-        "the reference policy changed shape"
-    );
-    let guard = c.with_policy(&text);
-    std::thread::sleep(SETTLE);
-    guard
+    c.with_policy_settled(&c.reference_policy_with(before, after))
 }
 
 fn sbatch(c: &Cluster, args: &[&str]) -> CmdOutput {

@@ -14,7 +14,6 @@ mod common;
 
 use common::cluster::{self, assert_accepted, assert_refused, ensure_accounting};
 use common::users::run_as;
-use std::time::Duration;
 
 /// tests/fixtures/policy.yaml, plus: partition gpu only for account
 /// physics, group hpcadmin exempt from everything, mallory denied, and
@@ -37,16 +36,10 @@ fn who_policy(reference: &str) -> String {
     policy
 }
 
-/// Longer than the plugin's change-check interval (250 ms) plus the time a
-/// new file must have settled (100 ms), as in tests/cluster_reload.rs.
-const SETTLE: Duration = Duration::from_millis(600);
-
 /// Installs [`who_policy`] until the guard is dropped, and waits until the
 /// plugin reads it at the next submission.
 fn install_who_policy(c: &cluster::Cluster) -> cluster::PolicyGuard<'_> {
-    let guard = c.with_policy(&who_policy(&c.reference_policy()));
-    std::thread::sleep(SETTLE);
-    guard
+    c.with_policy_settled(&who_policy(&c.reference_policy()))
 }
 
 const GPU_ALLOW_BOB: &str = "job uses partition gpu as user bob with account chem, but partition \
@@ -323,8 +316,7 @@ fn a_hetjob_names_the_component_that_breaks_a_rule_about_who() {
 #[test]
 fn the_shipped_policy_yaml_enforces_the_rules_about_who_submits() {
     let c = ensure_accounting();
-    let _policy = c.with_policy(&c.shipped_policy());
-    std::thread::sleep(SETTLE);
+    let _policy = c.with_policy_settled(&c.shipped_policy());
     let (pid, offset) = (c.slurmctld_pid(), c.log_len());
     let held = |user: &str, args: &[&str]| {
         let mut all = vec!["--hold", "-t", "1", "-o", "/dev/null"];

@@ -9,17 +9,24 @@ use std::time::{Duration, Instant};
 /// does not answer).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Runs a Slurm command, returning its standard output, or why it failed
-/// (its first line of standard error).
-pub(crate) fn run(program: &str, args: &[&str]) -> Result<String, String> {
+/// Starts `program` with no standard input and both outputs piped; the
+/// command as messages show it.
+fn spawn(program: &str, args: &[&str]) -> Result<(std::process::Child, String), String> {
     let shown = format!("`{program} {}`", args.join(" "));
-    let mut child = Command::new(program)
+    let child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("{shown} could not run: {e}"))?;
+    Ok((child, shown))
+}
+
+/// Runs a Slurm command, returning its standard output, or why it failed
+/// (its first line of standard error).
+pub(crate) fn run(program: &str, args: &[&str]) -> Result<String, String> {
+    let (mut child, shown) = spawn(program, args)?;
     let deadline = Instant::now() + COMMAND_TIMEOUT;
     let status = loop {
         match child.try_wait() {
@@ -68,14 +75,7 @@ pub(crate) fn stream<T>(
     use std::sync::mpsc;
     use std::sync::{Arc, Mutex};
 
-    let shown = format!("`{program} {}`", args.join(" "));
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{shown} could not run: {e}"))?;
+    let (mut child, shown) = spawn(program, args)?;
     let mut stdout = child.stdout.take().ok_or("no standard output")?;
     let stderr = child.stderr.take();
     let child = Arc::new(Mutex::new(child));

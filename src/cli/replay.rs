@@ -417,6 +417,26 @@ struct Replay<'p> {
 }
 
 impl<'p> Replay<'p> {
+    /// A replay judged on `on` by `new` (and `old`, with `--against`),
+    /// with the submitters `users` knows; nothing read yet.
+    fn new(on: Day, new: Judge<'p>, old: Option<Judge<'p>>, users: Users) -> Self {
+        Replay {
+            on,
+            new,
+            old,
+            users,
+            difference: Difference::default(),
+            current: None,
+            components: 0,
+            jobs: 0,
+            out_of_order: 0,
+            no_kind: 0,
+            no_user: 0,
+            new_outcome: Outcome::default(),
+            old_outcome: Outcome::default(),
+        }
+    }
+
     fn end_job(&mut self) {
         let judged = self.current.take().is_some() || self.components > 0;
         self.new.end_job(judged);
@@ -529,27 +549,18 @@ pub fn run(options: Options) -> Result<u8, UsageError> {
         || against
             .as_ref()
             .is_some_and(|(p, _)| p.has_rules_about_who());
-    let mut replay = Replay {
-        on: options.on.unwrap_or_else(Day::today),
-        new: Judge::new(&policy, policy_path.clone()),
-        old: against
+    let mut replay = Replay::new(
+        options.on.unwrap_or_else(Day::today),
+        Judge::new(&policy, policy_path.clone()),
+        against
             .as_ref()
             .map(|(p, path)| Judge::new(p, path.clone())),
-        users: Users {
+        Users {
             needed,
             known: HashMap::new(),
             unknown_groups: 0,
         },
-        difference: Difference::default(),
-        current: None,
-        components: 0,
-        jobs: 0,
-        out_of_order: 0,
-        no_kind: 0,
-        no_user: 0,
-        new_outcome: Outcome::default(),
-        old_outcome: Outcome::default(),
-    };
+    );
     let started = Instant::now();
     let (source, read) = match options.input.as_deref() {
         Some("-") => (
@@ -926,11 +937,11 @@ mod tests {
         against: Option<&Policy>,
         file: &str,
     ) -> (Tally, Option<Tally>, Changed) {
-        let mut replay = Replay {
-            on: Day::parse("2027-01-01").expect("day"),
-            new: Judge::new(policy, "new".into()),
-            old: against.map(|p| Judge::new(p, "old".into())),
-            users: Users {
+        let mut replay = Replay::new(
+            Day::parse("2027-01-01").expect("day"),
+            Judge::new(policy, "new".into()),
+            against.map(|p| Judge::new(p, "old".into())),
+            Users {
                 needed: true,
                 // The sample's users, without asking this machine's user
                 // database.
@@ -948,16 +959,7 @@ mod tests {
                     .collect(),
                 unknown_groups: 0,
             },
-            difference: Difference::default(),
-            current: None,
-            components: 0,
-            jobs: 0,
-            out_of_order: 0,
-            no_kind: 0,
-            no_user: 0,
-            new_outcome: Outcome::default(),
-            old_outcome: Outcome::default(),
-        };
+        );
         let reader = std::fs::File::open(fixture(file)).expect("fixture");
         sacct::read(reader, &mut |job| replay.job(&job)).expect("reads");
         replay.end_job();

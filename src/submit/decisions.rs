@@ -788,16 +788,8 @@ impl Line<'_> {
 fn second_text(seconds: u64) -> [u8; 19] {
     let days = i64::try_from(seconds / 86_400).unwrap_or(0);
     let of_day = seconds % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = (yoe + era * 400 + i64::from(month <= 2)).clamp(0, 9999);
+    let (year, month, day) = hetpolicy_core::units::Day(days).civil();
+    let year = year.clamp(0, 9999);
     let digit = |value: i64, place: i64| b'0' + (value / place % 10) as u8;
     let (h, m, s) = (
         (of_day / 3_600) as i64,

@@ -113,6 +113,9 @@ pub struct Cluster {
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
 /// Serialises policy changes between the tests of one binary.
 static POLICY_LOCK: Mutex<()> = Mutex::new(());
+/// How long a newly installed policy takes to be read by the plugin (see
+/// [`Cluster::with_policy_settled`]).
+pub const POLICY_SETTLE: Duration = Duration::from_millis(600);
 /// Makes temp file names unique within this process.
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -441,6 +444,27 @@ impl Cluster {
     pub fn reference_policy(&self) -> String {
         let path = self.reference_policy_path();
         fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    }
+
+    /// The reference policy with `before` replaced by `after` once; panics
+    /// when `before` is not there (the reference policy changed shape).
+    pub fn reference_policy_with(&self, before: &str, after: &str) -> String {
+        let reference = self.reference_policy();
+        assert!(
+            reference.contains(before),
+            "tests/fixtures/policy.yaml changed shape: it lacks\n{before}"
+        );
+        reference.replacen(before, after, 1)
+    }
+
+    /// Installs `text` as the policy until the guard is dropped, and waits
+    /// until the plugin reads it at the next submission: longer than its
+    /// change-check interval (250 ms) plus the time a new file must have
+    /// settled (100 ms), as in tests/cluster_reload.rs.
+    pub fn with_policy_settled(&self, text: &str) -> PolicyGuard<'_> {
+        let guard = self.with_policy(text);
+        std::thread::sleep(POLICY_SETTLE);
+        guard
     }
 
     /// The text of the shipped example policy, policy.yaml (what the
