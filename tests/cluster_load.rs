@@ -1,7 +1,10 @@
 //! Reload under load: 2,000 hetjob submissions from 4 parallel sbatch
 //! clients while the policy file is rewritten 100 times, rotating between
 //! two valid versions with different verdicts (A and B) and one broken
-//! version, alternately by atomic rename and by writing in place.
+//! version, alternately by atomic rename and by writing in place. Half of
+//! the submissions of each version race its file (the plugin may still be
+//! waiting for it to settle), the other half come once the plugin has surely
+//! read it, so every version is seen.
 //!
 //! Every submission must get a job id or a clear rejection; every verdict
 //! must be what one whole valid version decides (never component 0 judged
@@ -22,8 +25,10 @@ const PER_CLIENT: usize = 500;
 const REWRITES: usize = 100;
 /// Submissions between two rewrites.
 const PER_REWRITE: usize = CLIENTS * PER_CLIENT / REWRITES;
-/// At least the plugin's change-check interval between rewrites.
-const REWRITE_GAP: Duration = Duration::from_millis(250);
+/// How long after a rewrite the plugin has surely seen the new file: its
+/// change-check interval (250 ms) plus the time a changed file must stay
+/// unchanged before it is read (100 ms), and a margin.
+const SEEN_AFTER: Duration = Duration::from_millis(400);
 const NAME: &str = "hetpolicy-load";
 
 /// Version A: QOS normal 1 hour, QOS gpu 2 hours, GPUs only on gpu.
@@ -200,38 +205,49 @@ fn two_thousand_hetjobs_while_the_policy_is_rewritten_a_hundred_times() {
 
     let submitted = AtomicUsize::new(0);
     let rewritten = AtomicUsize::new(0);
+    let last_rewrite = Mutex::new(Instant::now());
     let outcomes = Mutex::new(Vec::with_capacity(CLIENTS * PER_CLIENT));
     let started = Instant::now();
     thread::scope(|scope| {
-        // The rewriter: one rewrite per PER_REWRITE submissions, at least
-        // REWRITE_GAP apart; A, B, broken, A, ...; rename, in place, ...
+        // The rewriter: one rewrite per PER_REWRITE submissions; A, B,
+        // broken, A, ...; rename, in place, ...
         scope.spawn(|| {
-            let mut last = Instant::now() - REWRITE_GAP;
             for k in 0..REWRITES {
-                while submitted.load(Ordering::SeqCst) < k * PER_REWRITE
-                    || last.elapsed() < REWRITE_GAP
-                {
+                while submitted.load(Ordering::SeqCst) < k * PER_REWRITE {
                     thread::sleep(Duration::from_millis(5));
                 }
                 let text = &versions[(k + 1) % versions.len()];
+                let mut last = last_rewrite.lock().unwrap();
                 if k % 2 == 0 {
                     c.set_policy(text);
                 } else {
                     std::fs::write(c.policy_path(), text).expect("rewrite the policy in place");
                 }
-                last = Instant::now();
+                *last = Instant::now();
                 rewritten.fetch_add(1, Ordering::SeqCst);
             }
         });
         for client in 0..CLIENTS {
             let (submitted, rewritten, outcomes) = (&submitted, &rewritten, &outcomes);
+            let last_rewrite = &last_rewrite;
             scope.spawn(move || {
                 for i in 0..PER_CLIENT {
-                    // Stay within one rewrite of the rewriter.
-                    while submitted.load(Ordering::SeqCst)
-                        >= (rewritten.load(Ordering::SeqCst) + 1) * PER_REWRITE
-                        && rewritten.load(Ordering::SeqCst) < REWRITES
-                    {
+                    // Half of each rewrite's submissions race the new file
+                    // (the plugin may still be waiting for it to settle);
+                    // the other half come once the plugin has surely read
+                    // it, so every version gets its turn. Never more than
+                    // one rewrite ahead of the rewriter.
+                    loop {
+                        // Version `done` gets submissions done-1 .. done
+                        // times PER_REWRITE.
+                        let done = rewritten.load(Ordering::SeqCst);
+                        let sent = submitted.load(Ordering::SeqCst);
+                        if done > 0 && sent < done * PER_REWRITE {
+                            let racing = sent < (done - 1) * PER_REWRITE + PER_REWRITE / 2;
+                            if racing || last_rewrite.lock().unwrap().elapsed() >= SEEN_AFTER {
+                                break;
+                            }
+                        }
                         thread::sleep(Duration::from_millis(2));
                     }
                     let kind = if (client + i) % 2 == 0 {
@@ -306,9 +322,11 @@ fn two_thousand_hetjobs_while_the_policy_is_rewritten_a_hundred_times() {
         total_a > 0 && total_b > 0,
         "both versions must have decided some submissions (A {total_a}, B {total_b})"
     );
-    assert!(
-        kept > 0,
-        "the broken version must have been refused:\n{log}"
+    assert_eq!(
+        (loads, kept),
+        (REWRITES - REWRITES / 3, REWRITES / 3),
+        "every rewrite must have been seen: each valid version loaded, each broken one \
+         refused while the last good policy stays:\n{log}"
     );
     cluster::assert_controller_healthy_allowing(
         c,
