@@ -240,6 +240,7 @@ fn run_samples(repo: &Path, dir: &Path, job_submit: &str) -> Vec<Outcome> {
         .arg(&policy)
         .env("HETPOLICY_JOB_SUBMIT", job_submit)
         .env_remove("HETPOLICY_SKIP_BUILD")
+        .env_remove("HETPOLICY_CONFIGLESS")
         .current_dir(repo)
         .output()
         .expect("run container/cluster up");
@@ -253,6 +254,7 @@ fn run_samples(repo: &Path, dir: &Path, job_submit: &str) -> Vec<Outcome> {
         slurm_conf: dir.join("etc").join("slurm.conf"),
         dir: dir.to_path_buf(),
         repo: repo.to_path_buf(),
+        configless: false,
     };
     std::fs::create_dir_all(cluster.tmp_dir()).expect("create the cluster's tmp directory");
     let log_start = cluster.log_len();

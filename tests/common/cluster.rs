@@ -27,6 +27,12 @@
 //! `HETPOLICY_SKIP_BUILD=1` in the environment starts the cluster without
 //! the plugin (the script reads it), e.g. before the crate builds.
 //!
+//! `HETPOLICY_CONFIGLESS=1` (exported by `container/cluster test
+//! --configless`) runs it in Slurm's configless mode (see
+//! container/lib/configless.sh): only slurmctld reads `$dir/etc`, and the
+//! client commands run with the slurm.conf sackd (24.11+) or slurmd c1
+//! (22.05) fetched from it ([`Cluster::slurm_conf`], [`Cluster::configless`]).
+//!
 //! Only std is used: every test binary compiles this file.
 #![allow(dead_code)]
 
@@ -104,10 +110,16 @@ impl fmt::Debug for CmdOutput {
 pub struct Cluster {
     /// The cluster directory (`target/cluster` by default).
     pub dir: PathBuf,
-    /// `$dir/etc/slurm.conf`, passed to every command as SLURM_CONF.
+    /// The slurm.conf the client commands read, passed to every command as
+    /// SLURM_CONF: `$dir/etc/slurm.conf` (slurmctld's), or on a configless
+    /// cluster the copy fetched from slurmctld (what `container/cluster
+    /// env` exports).
     pub slurm_conf: PathBuf,
     /// The repository root (holds `container/cluster` and `tests/fixtures`).
     pub repo: PathBuf,
+    /// Whether the cluster runs configless (`container/cluster up
+    /// --configless`); see [`Cluster::configless`].
+    pub configless: bool,
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -157,7 +169,9 @@ pub fn cluster_dir(repo: &Path, release: &str) -> PathBuf {
 /// up`, and also restarts a running cluster whose plugins or configuration
 /// are stale (it runs a quick build of the plugins first). Under
 /// `container/cluster test --accounting` (HETPOLICY_ACCOUNTING=1) the
-/// cluster keeps its accounting. Panics with the script's output if that
+/// cluster keeps its accounting. Under `container/cluster test --configless`
+/// (HETPOLICY_CONFIGLESS=1, see [`configless_requested`]) it runs
+/// configless. Panics with the script's output if that
 /// fails, and when slurmctld does not run the release asked for.
 pub fn ensure_up() -> &'static Cluster {
     CLUSTER.get_or_init(|| start(&[]))
@@ -171,6 +185,22 @@ pub fn ensure_up() -> &'static Cluster {
 pub fn ensure_accounting() -> &'static Cluster {
     static ACCOUNTING: OnceLock<Cluster> = OnceLock::new();
     ACCOUNTING.get_or_init(|| start(&["--accounting"]))
+}
+
+/// Is the configless mode asked for (`HETPOLICY_CONFIGLESS=1`, as
+/// `container/cluster test --configless` exports)? [`ensure_up`] then
+/// starts the cluster configless.
+pub fn configless_requested() -> bool {
+    std::env::var("HETPOLICY_CONFIGLESS").is_ok_and(|v| v == "1")
+}
+
+/// Like [`ensure_up`], configless (`ensure --configless`, see
+/// container/lib/configless.sh), whatever `HETPOLICY_CONFIGLESS` says. Run
+/// alone, it restarts a cluster that was not configless, and the next plain
+/// [`ensure_up`] without `HETPOLICY_CONFIGLESS=1` restarts it as it was.
+pub fn ensure_configless() -> &'static Cluster {
+    static CONFIGLESS: OnceLock<Cluster> = OnceLock::new();
+    CONFIGLESS.get_or_init(|| start(&["--configless"]))
 }
 
 /// `container/cluster ensure` with the reference policy and `options`.
@@ -204,10 +234,46 @@ fn start(options: &[&str]) -> Cluster {
         script.display(),
         options.join(" ")
     );
+    // The clients' SLURM_CONF and the mode, as the script gives them to a
+    // shell (`container/cluster env`).
+    let mut env = Command::new(&script);
+    env.arg("--slurm")
+        .arg(&release)
+        .arg("env")
+        .current_dir(&repo);
+    let env = run_command(env, COMMAND_TIMEOUT);
+    assert!(
+        env.success(),
+        "`{} --slurm {release} env` failed:\n{env:?}",
+        script.display()
+    );
+    let exported = |name: &str| {
+        env.stdout.lines().find_map(|line| {
+            let value = line.strip_prefix("export ")?.strip_prefix(name)?;
+            value.strip_prefix('=').map(str::to_owned)
+        })
+    };
+    let slurm_conf = PathBuf::from(
+        exported("SLURM_CONF").unwrap_or_else(|| panic!("no SLURM_CONF in:\n{env:?}")),
+    );
+    let configless = exported("HETPOLICY_CONFIGLESS").is_some_and(|v| v == "1");
+    let wanted = options.contains(&"--configless") || configless_requested();
+    assert_eq!(
+        configless, wanted,
+        "the cluster in {} should {}run configless:\n{env:?}",
+        dir.display(),
+        if wanted { "" } else { "not " }
+    );
+    assert!(
+        slurm_conf.is_file(),
+        "the clients' slurm.conf {} is missing",
+        slurm_conf.display()
+    );
     let cluster = Cluster {
-        slurm_conf: dir.join("etc").join("slurm.conf"),
+        slurm_conf,
         dir,
         repo,
+        configless,
     };
     fs::create_dir_all(cluster.tmp_dir()).expect("create the cluster's tmp directory");
     // The client commands on PATH must be the release's too (a chroot
@@ -226,6 +292,28 @@ impl Cluster {
     /// `$dir/tmp`: scratch space for scripts and job output; commands run there.
     pub fn tmp_dir(&self) -> PathBuf {
         self.dir.join("tmp")
+    }
+
+    /// Does the cluster run configless? Then slurmctld alone reads
+    /// [`Cluster::controller_conf`]'s directory (with the policy); the
+    /// slurmd's read their conf-cache ([`Cluster::node_conf_cache`]) and the
+    /// clients [`Cluster::slurm_conf`], both fetched from slurmctld.
+    pub fn configless(&self) -> bool {
+        self.configless
+    }
+
+    /// slurmctld's slurm.conf, `$dir/etc/slurm.conf`, beside the policy
+    /// and plugstack.conf. The same as [`Cluster::slurm_conf`] unless the
+    /// cluster runs configless.
+    pub fn controller_conf(&self) -> PathBuf {
+        self.dir.join("etc").join("slurm.conf")
+    }
+
+    /// The directory where slurmd `node` (c1, g1, q1) keeps the files it
+    /// fetched from slurmctld on a configless cluster (SlurmdSpoolDir/
+    /// conf-cache).
+    pub fn node_conf_cache(&self, node: &str) -> PathBuf {
+        self.dir.join("spool").join(node).join("conf-cache")
     }
 
     /// slurmctld's log file.
