@@ -822,3 +822,193 @@ fn replay_reads_standard_input_and_reports_malformed_json_where_it_is() {
     let two = run(&dir, &["replay", "a.yaml", "b.yaml"], &[]);
     assert_eq!(two.code, 2, "{two:?}");
 }
+
+// -------------------------------------------------------------- plugstack
+
+#[test]
+fn plugstack_writes_the_line_that_check_agrees_with() {
+    let dir = site();
+    let out = run(
+        &dir,
+        &[
+            "plugstack",
+            "--state-dir",
+            "/run/site state",
+            "hetpolicy.yaml",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout,
+        "required spank_hetpolicy.so state_dir=/run/site%20state options=qpu \
+         qpu.help=quantum%20backend%20(QPU)%20this%20component%20uses qpu.arg=NAME \
+         qpu.values=ibm_fez,ibm_torino qpu.task_env=QPU_BACKEND\n"
+    );
+    let stack = write(&dir, "plugstack.conf", "include plugstack.conf.d/*.conf\n");
+    fs::create_dir_all(dir.join("plugstack.conf.d")).unwrap();
+    write(&dir, "plugstack.conf.d/hetpolicy.conf", &out.stdout);
+    let agrees = run(
+        &dir,
+        &["check", "--plugstack", &stack, "hetpolicy.yaml"],
+        &[],
+    );
+    assert_eq!(agrees.code, 0, "{agrees:?}");
+    assert!(
+        agrees.stdout.contains(&format!(
+            "{stack}: the spank_hetpolicy.so line agrees with the policy\n"
+        )),
+        "{agrees:?}"
+    );
+    // Without a policy argument, the one beside $SLURM_CONF.
+    let default = run(&dir, &["plugstack"], &[]);
+    assert_eq!(default.code, 0, "{default:?}");
+    assert!(
+        default
+            .stdout
+            .starts_with("required spank_hetpolicy.so options=qpu "),
+        "{default:?}"
+    );
+}
+
+#[test]
+fn check_plugstack_flags_a_line_that_disagrees_with_the_policy() {
+    let dir = site();
+    let line = run(&dir, &["plugstack", "hetpolicy.yaml"], &[]).stdout;
+    // An older policy allowed one backend only, and named the variable QPU.
+    let stale = line
+        .replace("ibm_fez,ibm_torino", "ibm_fez")
+        .replace("QPU_BACKEND", "QPU");
+    let stack = write(&dir, "plugstack.conf", &format!("# site\n{stale}"));
+    let out = run(
+        &dir,
+        &["check", "--plugstack", &stack, "hetpolicy.yaml"],
+        &[],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    let hint = "  hint: write the line with `hetpolicy plugstack hetpolicy.yaml` (add --state-dir \
+                if yours is not the default)";
+    assert_eq!(
+        out.stdout.lines().take(5).collect::<Vec<_>>(),
+        [
+            format!("{stack}:2: error: the line disagrees with the policy: --qpu allows ibm_fez on the line but ibm_fez,ibm_torino in the policy").as_str(),
+            hint,
+            format!("{stack}:2: error: the line disagrees with the policy: --qpu gives its tasks QPU on the line but QPU_BACKEND in the policy").as_str(),
+            hint,
+            format!("{stack}: 2 errors, 0 warnings").as_str(),
+        ]
+    );
+    let report = json(&run(
+        &dir,
+        &[
+            "check",
+            "--format",
+            "json",
+            "--plugstack",
+            &stack,
+            "hetpolicy.yaml",
+        ],
+        &[],
+    ));
+    assert_eq!(report["plugstack"][0]["severity"], "error");
+    assert_eq!(report["plugstack"][0]["place"], format!("{stack}:2"));
+
+    // A classic line (the policy file on every node): a warning only.
+    let classic = write(
+        &dir,
+        "classic.conf",
+        "required spank_hetpolicy.so policy=/etc/slurm/hetpolicy.yaml\n",
+    );
+    let out = run(
+        &dir,
+        &["check", "--plugstack", &classic, "hetpolicy.yaml"],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(&format!("{classic}:1: warning: the line carries no site options: each node reads them from /etc/slurm/hetpolicy.yaml, and a node without that file (a configless cluster's nodes) offers none")), "{out:?}");
+    let out = run(
+        &dir,
+        &[
+            "check",
+            "--deny-warnings",
+            "--plugstack",
+            &classic,
+            "hetpolicy.yaml",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+
+    // No line at all, a broken line, two lines.
+    let none = write(&dir, "none.conf", "optional /usr/lib/other.so\n");
+    let out = run(
+        &dir,
+        &["check", "--plugstack", &none, "hetpolicy.yaml"],
+        &[],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains(&format!(
+            "{none}: error: no line loads spank_hetpolicy.so, so users cannot give --qpu"
+        )),
+        "{out:?}"
+    );
+    let broken = write(
+        &dir,
+        "broken.conf",
+        "required spank_hetpolicy.so options=qpu\n",
+    );
+    let out = run(
+        &dir,
+        &["check", "--plugstack", &broken, "hetpolicy.yaml"],
+        &[],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains(&format!(
+            "{broken}:1: error: plugstack.conf lacks qpu.help= (the --help text)"
+        )),
+        "{out:?}"
+    );
+    let twice = write(&dir, "twice.conf", &format!("{line}{line}"));
+    let out = run(
+        &dir,
+        &["check", "--plugstack", &twice, "hetpolicy.yaml"],
+        &[],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains(&format!("{twice}:2: error: spank_hetpolicy.so is loaded again (first at {twice}:1); Slurm refuses the second line")), "{out:?}");
+}
+
+#[test]
+fn plugstack_refuses_a_policy_that_does_not_load_and_a_line_too_long() {
+    let dir = site();
+    let broken = write(&dir, "broken.yaml", "options:\n  qpu: {helpp: x}\n");
+    let out = run(&dir, &["plugstack", &broken], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "hetpolicy: `hetpolicy check {broken}` says what to fix"
+        )),
+        "{out:?}"
+    );
+    let long = write(
+        &dir,
+        "long.yaml",
+        &format!("options:\n  qpu:\n    help: {}\n", "so long ".repeat(600)),
+    );
+    let out = run(&dir, &["plugstack", &long], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("Slurm reads at most 4000 of a line safely"),
+        "{out:?}"
+    );
+    let out = run(
+        &dir,
+        &["plugstack", "--state-dir", "relative", "hetpolicy.yaml"],
+        &[],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+}

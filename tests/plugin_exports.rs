@@ -62,7 +62,6 @@ fn each_plugin_exports_only_its_abi_and_imports_no_slurm_symbol() {
                 "slurm_spank_init_post_opt",
                 "slurm_spank_job_epilog",
                 "slurm_spank_job_prolog",
-                "slurm_spank_task_init",
                 "slurm_spank_user_init",
             ],
         ),

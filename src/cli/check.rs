@@ -14,6 +14,7 @@ use hetpolicy_core::trust::{self, Owners};
 use crate::args::{no_value, Args, Format, Item, UsageError};
 use crate::cluster;
 use crate::output::json;
+use crate::plugstack;
 use crate::report::{Problem, Report};
 
 /// `check`'s options.
@@ -24,6 +25,8 @@ pub struct Options {
     deny_warnings: bool,
     /// `--cluster`: also hold the policy's names against the live cluster.
     cluster: bool,
+    /// `--plugstack FILE`: also hold the SPANK plugin's line against it.
+    plugstack: Option<PathBuf>,
 }
 
 impl Options {
@@ -33,6 +36,7 @@ impl Options {
             format: Format::Text,
             deny_warnings: false,
             cluster: false,
+            plugstack: None,
         };
         while let Some(item) = args.next_item() {
             match item {
@@ -46,6 +50,7 @@ impl Options {
                         no_value(&name, inline)?;
                         options.cluster = true;
                     }
+                    "plugstack" => options.plugstack = Some(args.value(&name, inline)?.into()),
                     _ => return Err(UsageError(format!("check: unknown option --{name}"))),
                 },
                 Item::Word(word) if options.policy.is_none() => options.policy = Some(word.into()),
@@ -79,8 +84,18 @@ pub fn run(options: Options) -> Result<u8, UsageError> {
         report.errors.extend(errors);
         report.warnings.extend(warnings);
     }
-    let failed =
-        !report.errors.is_empty() || (options.deny_warnings && !report.warnings.is_empty());
+    if let (Some(stack), true) = (&options.plugstack, report.errors.is_empty()) {
+        if let Ok(policy) = Policy::load(&path) {
+            let findings = plugstack::check_stack(stack, &policy, &path);
+            report.stack = Some((stack.display().to_string(), findings));
+        }
+    }
+    let findings = report.stack.as_ref().map_or(&[][..], |(_, f)| f.as_slice());
+    let stack_errors = findings.iter().filter(|f| f.error).count();
+    let stack_warnings = findings.len() - stack_errors;
+    let failed = !report.errors.is_empty()
+        || stack_errors > 0
+        || (options.deny_warnings && (!report.warnings.is_empty() || stack_warnings > 0));
     let text = match options.format {
         Format::Json => json::check(&report),
         Format::Text => text(&report, &std::fs::read_to_string(&path).unwrap_or_default()),
@@ -98,6 +113,7 @@ pub fn check(path: &Path, installed: bool) -> Report {
         errors: Vec::new(),
         warnings: Vec::new(),
         summary: None,
+        stack: None,
     };
     if installed {
         if let Err(untrusted) = trust::check_path(path, &Owners::root_and(slurm_user_uid())) {
@@ -376,7 +392,29 @@ fn text(report: &Report, source: &str) -> String {
         excerpt(&mut out, warning.position);
         out.push_str(&format!("  hint: {}\n", warning.hint));
     }
+    let findings = report.stack.as_ref().map_or(&[][..], |(_, f)| f.as_slice());
+    for finding in findings {
+        let kind = if finding.error { "error" } else { "warning" };
+        out.push_str(&format!(
+            "{}: {kind}: {}\n  hint: {}\n",
+            finding.place, finding.message, finding.hint
+        ));
+    }
     let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    if let Some((file, findings)) = &report.stack {
+        let errors = findings.iter().filter(|f| f.error).count();
+        if findings.is_empty() {
+            out.push_str(&format!(
+                "{file}: the spank_hetpolicy.so line agrees with the policy\n"
+            ));
+        } else {
+            out.push_str(&format!(
+                "{file}: {}, {}\n",
+                plural(errors, "error"),
+                plural(findings.len() - errors, "warning")
+            ));
+        }
+    }
     if report.errors.is_empty() {
         out.push_str(&format!(
             "{}: valid ({}); {}\n",

@@ -2,7 +2,9 @@
 //! the same engine the Slurm plugins run.
 //!
 //! ```text
-//! hetpolicy check [--format text|json] [--deny-warnings] [--cluster] [POLICY]
+//! hetpolicy check [--format text|json] [--deny-warnings] [--cluster]
+//!                 [--plugstack FILE] [POLICY]
+//! hetpolicy plugstack [--state-dir DIR] [--plugin PATH] [--optional] [POLICY]
 //! hetpolicy eval [--policy FILE] [--slurm-conf FILE | --no-slurm-conf]
 //!                [--slurm RELEASE] [--format text|json] [--strict]
 //!                [--user NAME | --no-user]
@@ -23,6 +25,7 @@ mod cluster;
 mod command;
 mod eval;
 mod output;
+mod plugstack;
 mod release;
 mod replay;
 mod report;
@@ -36,7 +39,9 @@ use std::process::ExitCode;
 use args::{Args, UsageError};
 
 const USAGE: &str = "\
-usage: hetpolicy check [--format text|json] [--deny-warnings] [--cluster] [POLICY]
+usage: hetpolicy check [--format text|json] [--deny-warnings] [--cluster]
+                       [--plugstack FILE] [POLICY]
+       hetpolicy plugstack [--state-dir DIR] [--plugin PATH] [--optional] [POLICY]
        hetpolicy eval [--policy FILE] [--slurm-conf FILE | --no-slurm-conf]
                       [--slurm RELEASE] [--format text|json] [--strict]
                       [--user NAME | --no-user]
@@ -53,6 +58,16 @@ check  validates a policy file exactly as the Slurm plugins load it and
        POLICY defaults to hetpolicy.yaml beside $SLURM_CONF (or /etc/slurm).
        --cluster also holds every partition, QOS, account and GRES the
        policy names against the live cluster (scontrol, sacctmgr).
+       --plugstack FILE also holds the spank_hetpolicy.so line of FILE (a
+       plugstack.conf, and the files it includes) against the policy.
+
+plugstack prints the plugstack.conf line that loads spank_hetpolicy.so
+       with POLICY's site options on it (options=qpu qpu.help=... and so
+       on), so that nodes without the policy file, as on configless
+       clusters, offer them too. --state-dir DIR adds state_dir=DIR,
+       --plugin PATH names the plugin (default spank_hetpolicy.so, found
+       in PluginDir), --optional writes `optional` for `required`. Exit 0,
+       1 when the policy does not load or the line would be too long.
 
 eval   judges a batch script as `sbatch SBATCH-ARGS SCRIPT` would be judged:
        it reads the #SBATCH lines, `#SBATCH hetjob` separators, components
@@ -109,12 +124,13 @@ fn run(argv: &[String]) -> Result<u8, UsageError> {
     let mut args = Args::new(argv);
     let Some(command) = args.next_word() else {
         return Err(UsageError(
-            "a command is needed: check, eval, replay or stats".to_owned(),
+            "a command is needed: check, eval, plugstack, replay or stats".to_owned(),
         ));
     };
     match command.as_str() {
         "check" => check::run(check::Options::parse(&mut args)?),
         "eval" => eval::run(eval::Options::parse(&mut args)?),
+        "plugstack" => plugstack::run(plugstack::Options::parse(&mut args)?),
         "replay" => replay::run(replay::Options::parse(&mut args)?),
         "stats" => stats::run(stats::Options::parse(&mut args)?),
         "-h" | "--help" | "help" => {
@@ -126,7 +142,7 @@ fn run(argv: &[String]) -> Result<u8, UsageError> {
             Ok(0)
         }
         other => Err(UsageError(format!(
-            "unknown command '{other}': use check, eval, replay or stats"
+            "unknown command '{other}': use check, eval, plugstack, replay or stats"
         ))),
     }
 }

@@ -19,6 +19,9 @@ pub struct Report {
     pub errors: Vec<Problem>,
     pub warnings: Vec<PolicyWarning>,
     pub summary: Option<String>,
+    /// `--plugstack FILE`: the file, and what is wrong with the plugin's
+    /// line in it.
+    pub stack: Option<(String, Vec<crate::plugstack::Finding>)>,
 }
 
 /// Everything eval read.

@@ -13,6 +13,8 @@
 //!   supported release, generated from Slurm's sources;
 //! - [`spank`]: how SPANK names and replays the site options' values;
 //! - [`paths`]: where slurm.conf and the policy file are;
+//! - [`plugstack`]: the SPANK plugin's plugstack.conf line, which can
+//!   carry the site options to nodes without the policy file;
 //! - [`shown`]: how user values are quoted in messages;
 //! - [`store`]: the current policy, reloaded when its file changes;
 //! - [`trust`]: who may own and write the policy file.
@@ -22,6 +24,7 @@
 pub mod engine;
 pub mod gres;
 pub mod paths;
+pub mod plugstack;
 pub mod policy;
 pub mod script;
 pub mod shown;

@@ -14,13 +14,10 @@ use hetpolicy_slurm::api::{c_string, SpankApi};
 use hetpolicy_slurm::bindings::{spank_option, spank_t, HETPOLICY_ESPANK_SUCCESS};
 use hetpolicy_slurm::fields::text;
 
-/// Registers every site option of the policy with the host, so that it
+/// Registers every site option with the host, so that it
 /// parses them and lists them in `--help`.
 pub(crate) fn register_options(api: &SpankApi, spank: spank_t, state: &Plugin) {
-    let Some(policy) = &state.policy else {
-        return;
-    };
-    for (index, option) in policy.options().iter().enumerate() {
+    for (index, option) in state.options.iter().enumerate() {
         let name = c_string(option.name());
         let arg = c_string(option.arg());
         let usage = c_string(option.help());
@@ -72,15 +69,12 @@ pub(crate) fn finish_component(api: &SpankApi, spank: spank_t, state: &mut Plugi
     state.components_done += 1;
     let captured: Vec<Vec<String>> = state.captured.iter_mut().map(std::mem::take).collect();
     forward(api, spank, COMPONENT_ENV, &index.to_string());
-    let Some(policy) = state.policy.clone() else {
-        return SPANK_SUCCESS;
-    };
     let position = if index == 0 {
         Position::Plain
     } else {
         Position::Het(index)
     };
-    for (option, values) in policy.options().iter().zip(&captured) {
+    for (option, values) in state.options.iter().zip(&captured) {
         // The value sbatch replays from the previous component, and the
         // component's own (hetpolicy_core::spank, shared with `hetpolicy
         // eval`).

@@ -1,8 +1,10 @@
 //! The SPANK plugin's entry points (`spank_hetpolicy.so`).
 //!
 //! Loaded through a plugstack.conf line such as
-//! `required spank_hetpolicy.so policy=/etc/slurm/hetpolicy.yaml`, it adds
-//! the policy's site options (`--qpu=NAME`) to sbatch, salloc and srun.
+//! `required spank_hetpolicy.so policy=/etc/slurm/hetpolicy.yaml`, or the
+//! line `hetpolicy plugstack` writes, which carries the site options itself
+//! (for nodes without the policy file: configless clusters), it adds the
+//! policy's site options (`--qpu=NAME`) to sbatch, salloc and srun.
 //! Each context has its own module:
 //! - allocator (sbatch, salloc) and local (srun): [`client`];
 //! - remote (slurmstepd): [`remote`];
@@ -10,9 +12,9 @@
 //!
 //! Every callback runs inside `catch_unwind`. Only the client contexts
 //! ever return an error (which aborts the command before any RPC); the
-//! others log and go on, since a failure there drains the node.
+//! others log to the daemon's log and go on, since a failure there drains
+//! the node, and never write into a task's output.
 
-mod args;
 mod client;
 mod prolog;
 mod record;
@@ -21,11 +23,11 @@ mod state;
 
 use std::ffi::{c_char, c_int};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::path::Path;
 
-use args::Args;
 use hetpolicy_core::paths::default_policy_path;
-use hetpolicy_core::policy::Policy;
+use hetpolicy_core::plugstack::PluginArgs;
+use hetpolicy_core::policy::{Policy, SiteOption};
 use hetpolicy_slurm::api::{loaded_slurm_conf, spank, SpankApi};
 use hetpolicy_slurm::bindings::{spank_context, spank_t, HETPOLICY_SLURM_VERSION_NUMBER};
 use hetpolicy_slurm::fields::text;
@@ -142,47 +144,61 @@ fn log_versions(context: Context) {
     }
 }
 
-/// Parses the plugstack.conf words and loads the policy. A bad line is an
-/// error in sbatch/salloc/srun (the caller fails the command); elsewhere it
-/// is kept as a problem to report, with default arguments. A policy that
-/// does not load is reported and leaves the options out (slurmctld still
-/// enforces the policy it has).
+/// Parses the plugstack.conf words and finds the site options: on the
+/// line, else in the policy file. A bad line is an error in
+/// sbatch/salloc/srun (the caller fails the command); elsewhere it is
+/// logged and the plugin offers nothing. A missing policy file (a node
+/// that has none, as on configless clusters) quietly leaves the options
+/// out: slurmctld still judges every job.
 fn load_state(context: Context, words: &[String]) -> Result<Plugin, ()> {
     hetpolicy_slurm::logger::install(PLUGIN_NAME);
     log_versions(context);
-    let mut problem = None;
-    let args = match Args::parse(words.iter().map(String::as_str)) {
+    let args = match PluginArgs::parse(words.iter().map(String::as_str)) {
         Ok(args) => args,
         Err(message) => {
             log::error!("{message}");
             if context == Context::Client {
                 return Err(());
             }
-            problem = Some(format!("hetpolicy: {message}"));
-            Args::default()
+            PluginArgs {
+                options: Some(Vec::new()),
+                ..PluginArgs::default()
+            }
         }
     };
-    let path = args
-        .policy
-        .clone()
-        .unwrap_or_else(|| default_policy_path(loaded_slurm_conf().as_deref()));
-    let policy = match Policy::load(&path) {
-        Ok(policy) => Some(Arc::new(policy)),
-        Err(error) => {
-            let first = error.to_string();
-            log::error!("site options are unavailable: {first}");
-            problem.get_or_insert(format!("hetpolicy: {first}"));
-            None
-        }
+    let options = match &args.options {
+        Some(options) => options.clone(),
+        None => match &args.policy {
+            Some(path) => options_in(path),
+            None => options_in(&default_policy_path(loaded_slurm_conf().as_deref())),
+        },
     };
-    let options = policy.as_ref().map_or(0, |p| p.options().len());
     Ok(Plugin {
+        captured: vec![Vec::new(); options.len()],
         args,
-        policy,
-        problem,
+        options,
         components_done: 0,
-        captured: vec![Vec::new(); options],
     })
+}
+
+/// The site options of the policy file at `path`; none, quietly, when the
+/// node has no such file, and none, logged, when it does not load.
+fn options_in(path: &Path) -> Vec<SiteOption> {
+    if matches!(std::fs::metadata(path), Err(err) if err.kind() == std::io::ErrorKind::NotFound) {
+        log::debug!(
+            "no policy file at {} and no options= on the plugstack.conf line: no site options \
+             on this node (`hetpolicy plugstack` writes a line that carries them)",
+            path.display()
+        );
+        return Vec::new();
+    }
+    match Policy::load(path) {
+        Ok(policy) => policy.options().to_vec(),
+        Err(error) => {
+            log::error!("site options are unavailable: {error}");
+            Vec::new()
+        }
+    }
 }
 
 /// Loads the state and, in sbatch/salloc/srun and slurmstepd, registers
@@ -245,28 +261,6 @@ pub unsafe extern "C" fn slurm_spank_user_init(
     guarded("user_init", |api, context, slot| {
         if let (Context::Remote, Some(state)) = (context, slot) {
             remote::export_to_tasks(api, sp, state);
-        }
-        SPANK_SUCCESS
-    })
-}
-
-/// In each task: reports what went wrong earlier in slurmstepd, on the
-/// task's stderr, without failing it.
-///
-/// # Safety
-/// Called by Slurm with its SPANK handle and the plugstack.conf words
-/// (argc/argv) of this plugin's line.
-#[no_mangle]
-pub unsafe extern "C" fn slurm_spank_task_init(
-    _sp: spank_t,
-    _ac: c_int,
-    _av: *mut *mut c_char,
-) -> c_int {
-    guarded("task_init", |_api, context, slot| {
-        if let (Context::Remote, Some(problem)) =
-            (context, slot.as_ref().and_then(|s| s.problem.as_ref()))
-        {
-            eprintln!("{problem}");
         }
         SPANK_SUCCESS
     })

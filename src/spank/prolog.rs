@@ -18,10 +18,7 @@ use hetpolicy_slurm::bindings::{spank_t, HETPOLICY_PROLOG_FLAG_ALLOC};
 /// Writes the record for the prolog's job. Never fails the prolog (that
 /// would drain the node): problems are logged.
 pub(crate) fn record_values(api: &SpankApi, spank: spank_t, state: &Plugin) {
-    let Some(policy) = &state.policy else {
-        return;
-    };
-    if policy.options().is_empty() {
+    if state.options.is_empty() {
         return;
     }
     if prolog_flags().is_some_and(|flags| u32::from(flags) & HETPOLICY_PROLOG_FLAG_ALLOC == 0) {
@@ -35,8 +32,8 @@ pub(crate) fn record_values(api: &SpankApi, spank: spank_t, state: &Plugin) {
         log::error!("job prolog: cannot get the job id");
         return;
     };
-    let values: Vec<(String, String)> = policy
-        .options()
+    let values: Vec<(String, String)> = state
+        .options
         .iter()
         .map(|option| {
             let value = std::env::var(format!("SPANK_{}", option.job_env())).unwrap_or_default();

@@ -1,7 +1,7 @@
 //! slurmstepd (remote context): export each component's own site option
 //! values to its tasks, from the record its prolog wrote. Never fails:
-//! a failure here would drain the node; problems go to the task's stderr
-//! in task_init.
+//! a failure here would drain the node; problems go to slurmd's log,
+//! never into the task's output.
 
 use crate::record;
 use crate::state::Plugin;
@@ -17,12 +17,9 @@ pub(crate) fn job_id(api: &SpankApi, spank: spank_t) -> Option<u32> {
 }
 
 /// Sets each option's `task_env` for the step's tasks.
-pub(crate) fn export_to_tasks(api: &SpankApi, spank: spank_t, state: &mut Plugin) {
-    let Some(policy) = state.policy.clone() else {
-        return;
-    };
-    let with_env: Vec<_> = policy
-        .options()
+pub(crate) fn export_to_tasks(api: &SpankApi, spank: spank_t, state: &Plugin) {
+    let with_env: Vec<_> = state
+        .options
         .iter()
         .filter_map(|o| Some((o, o.task_env()?)))
         .collect();
@@ -30,7 +27,7 @@ pub(crate) fn export_to_tasks(api: &SpankApi, spank: spank_t, state: &mut Plugin
         return;
     }
     let Some(job_id) = job_id(api, spank) else {
-        state.problem = Some("hetpolicy: cannot get this step's job id".to_owned());
+        log::error!("cannot get this step's job id, so its tasks get no site option values");
         return;
     };
     for (option, variable) in with_env {
@@ -40,21 +37,16 @@ pub(crate) fn export_to_tasks(api: &SpankApi, spank: spank_t, state: &mut Plugin
                 // SAFETY: both strings are NUL-terminated and outlive the call.
                 let rc = unsafe { (api.setenv)(spank, name.as_ptr(), value.as_ptr(), 1) };
                 if rc != HETPOLICY_ESPANK_SUCCESS {
-                    state.problem = Some(format!(
-                        "hetpolicy: cannot set {variable} (spank error {rc})"
-                    ));
+                    log::error!("job {job_id}: cannot set {variable} (spank error {rc})");
                 }
             }
             Ok(None) => {}
-            Err(err) => {
-                state.problem = Some(format!(
-                    "hetpolicy: --{} of job {job_id} is unknown on this node, so {variable} is \
-                     not set ({}: {err}); the job prolog records it, which needs \
-                     PrologFlags=Alloc in slurm.conf",
-                    option.name(),
-                    record::path(&state.args.state_dir, job_id).display()
-                ));
-            }
+            Err(err) => log::error!(
+                "--{} of job {job_id} is unknown on this node, so {variable} is not set ({}: \
+                 {err}); the job prolog records it, which needs PrologFlags=Alloc in slurm.conf",
+                option.name(),
+                record::path(&state.args.state_dir, job_id).display()
+            ),
         }
     }
 }

@@ -1,24 +1,22 @@
 //! What the SPANK plugin keeps for the life of its host process.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
-use crate::args::Args;
-use hetpolicy_core::policy::Policy;
+use hetpolicy_core::plugstack::PluginArgs;
+use hetpolicy_core::policy::SiteOption;
 
 /// The plugin's state in this process.
 pub(crate) struct Plugin {
     /// The plugstack.conf arguments.
-    pub(crate) args: Args,
-    /// The policy, when it loaded.
-    pub(crate) policy: Option<Arc<Policy>>,
-    /// A problem found where the plugin must not fail (slurmstepd, slurmd,
-    /// prolog): reported to the user in task_init.
-    pub(crate) problem: Option<String>,
+    pub(crate) args: PluginArgs,
+    /// The site options, from the plugstack.conf line or the policy file
+    /// (none when neither gives them).
+    pub(crate) options: Vec<SiteOption>,
     /// How many components init_post_opt has finished (sbatch, salloc and
     /// srun call it once per hetjob component, in order).
     pub(crate) components_done: u32,
-    /// Per site option (in policy order), the values its callback received
-    /// while the current component was parsed.
+    /// Per site option (in `options` order), the values its callback
+    /// received while the current component was parsed.
     pub(crate) captured: Vec<Vec<String>>,
 }
 

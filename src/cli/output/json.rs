@@ -33,12 +33,28 @@ pub fn check(report: &Report) -> String {
             json!({"line": line, "column": column, "message": w.message, "hint": w.hint})
         })
         .collect();
-    let value = json!({
+    let stack: Vec<Value> = report
+        .stack
+        .iter()
+        .flat_map(|(_, findings)| findings)
+        .map(|f| {
+            json!({
+                "place": f.place,
+                "severity": if f.error { "error" } else { "warning" },
+                "message": f.message,
+                "hint": f.hint,
+            })
+        })
+        .collect();
+    let mut value = json!({
         "file": report.file,
         "valid": report.errors.is_empty(),
         "errors": errors,
         "warnings": warnings,
     });
+    if report.stack.is_some() {
+        value["plugstack"] = Value::Array(stack);
+    }
     format!("{value:#}\n")
 }
 

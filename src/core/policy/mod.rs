@@ -23,7 +23,7 @@ pub use file::{AcceleratorAction, OnError, UnjudgedUpdates};
 use file::{Name, PolicyFile};
 pub use lint::{closest_name, lint, PolicyWarning};
 pub use names::{referenced_names, NameKind, NameRef};
-pub use site_option::{SiteOption, COMPONENT_ENV, JOB_ENV_PREFIX};
+pub use site_option::{DeclaredOption, SiteOption, COMPONENT_ENV, JOB_ENV_PREFIX};
 pub use who::{Rule, Rules};
 pub(crate) use who::{WhoRules, WhoSet};
 

@@ -83,6 +83,87 @@ impl SiteOption {
     }
 }
 
+/// An option as a SPANK plugstack.conf line declares it
+/// ([`crate::plugstack`]): what the client and the nodes need, without the
+/// rules only slurmctld applies (`required_on`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeclaredOption {
+    /// `--NAME`.
+    pub name: String,
+    /// The `--help` text.
+    pub help: String,
+    /// The value's placeholder (`VALUE` when `None`).
+    pub arg: Option<String>,
+    /// The allowed values; empty means any non-empty value.
+    pub values: Vec<String>,
+    /// The variable that carries the value to the tasks.
+    pub task_env: Option<String>,
+}
+
+impl SiteOption {
+    /// Builds an option from a declaration, with the checks a policy's
+    /// `options.<name>` gets.
+    pub fn declared(option: DeclaredOption) -> Result<SiteOption, String> {
+        let name = option.name;
+        if !is_option_name(&name) {
+            return Err(format!(
+                "option name '{name}' cannot be a command line option: use lower-case letters, \
+                 digits, '-' and '_', starting with a letter or digit"
+            ));
+        }
+        if option.help.trim().is_empty() {
+            return Err(format!("option {name} has no help text"));
+        }
+        if let Some(task_env) = option.task_env.as_deref().filter(|t| !is_env_name(t)) {
+            return Err(format!(
+                "option {name}: task_env '{task_env}' is not an environment variable name"
+            ));
+        }
+        if let Some(value) = option
+            .values
+            .iter()
+            .find(|v| v.is_empty() || v.contains(['=', ',', '\n']))
+        {
+            return Err(format!(
+                "option {name}: value '{value}' cannot be given on a command line"
+            ));
+        }
+        Ok(SiteOption {
+            job_env: job_env(&name).into(),
+            help: option.help.trim().into(),
+            arg: option.arg.as_deref().unwrap_or(DEFAULT_ARG).into(),
+            values: option.values.iter().map(|v| v.as_str().into()).collect(),
+            required_partitions: Vec::new(),
+            required_gres: Vec::new(),
+            task_env: option.task_env.map(Into::into),
+            name: name.into(),
+        })
+    }
+
+    /// What a plugstack.conf line must declare for this option.
+    pub fn declaration(&self) -> DeclaredOption {
+        DeclaredOption {
+            name: self.name.to_string(),
+            help: self.help.to_string(),
+            arg: (&*self.arg != DEFAULT_ARG).then(|| self.arg.to_string()),
+            values: self.values.iter().map(|v| v.to_string()).collect(),
+            task_env: self.task_env.as_ref().map(|t| t.to_string()),
+        }
+    }
+}
+
+/// The value placeholder of an option that names none.
+const DEFAULT_ARG: &str = "VALUE";
+
+/// The job-control variable of option `name`: `HETPOLICY_` and the name in
+/// capitals, '-' as '_'.
+fn job_env(name: &str) -> String {
+    format!(
+        "{JOB_ENV_PREFIX}{}",
+        name.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
 /// `[a-z0-9]` then `[a-z0-9_-]*`: what getopt_long and SPANK accept.
 fn is_option_name(name: &str) -> bool {
     let mut bytes = name.bytes();
@@ -146,14 +227,11 @@ pub(super) fn compile(name: &Name, option: &OptionFile, problems: &mut Problems)
             );
         }
     }
-    let job_env = format!(
-        "{JOB_ENV_PREFIX}{}",
-        name.value.to_ascii_uppercase().replace('-', "_")
-    );
+    let job_env = job_env(&name.value);
     SiteOption {
         name: name.value.as_str().into(),
         help: option.help.trim().into(),
-        arg: option.arg.as_deref().unwrap_or("VALUE").into(),
+        arg: option.arg.as_deref().unwrap_or(DEFAULT_ARG).into(),
         values: option.values.iter().map(super::boxed).collect(),
         required_partitions: option
             .required_on
