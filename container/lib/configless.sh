@@ -166,11 +166,6 @@ configless_plugstack_line() {
   local cli line
   cli=$(configless_cli)
   [[ -x "$cli" ]] || die "no hetpolicy command at $cli"
-  if ! "$cli" plugstack --help >/dev/null 2>&1; then
-    # (Until the command has `plugstack`: the mechanics, without options.)
-    echo "required spank_hetpolicy.so state_dir=$DIR/spool/hetpolicy"
-    return 0
-  fi
   if line=$("$cli" plugstack --state-dir "$DIR/spool/hetpolicy" "$DIR/etc/hetpolicy.yaml"); then
     printf '%s\n' "$line"
   else
