@@ -259,7 +259,8 @@ fn start(options: &[&str]) -> Cluster {
     let configless = exported("HETPOLICY_CONFIGLESS").is_some_and(|v| v == "1");
     let wanted = options.contains(&"--configless") || configless_requested();
     assert_eq!(
-        configless, wanted,
+        configless,
+        wanted,
         "the cluster in {} should {}run configless:\n{env:?}",
         dir.display(),
         if wanted { "" } else { "not " }
