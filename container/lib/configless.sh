@@ -212,7 +212,8 @@ private_run() {
 }
 
 # slurmd NODE, configless: --conf-server, no -f and no SLURM_CONF.
-# HETPOLICY_CLUSTER_DIR marks it (and its slurmstepd's) as this cluster's.
+# HETPOLICY_CLUSTER_DIR in its environment marks it as this cluster's for
+# container/cluster's strays (its command line names no file under $DIR).
 start_configless_slurmd() {
   local node=$1
   private_run "$DIR/run/slurmd-$node"
