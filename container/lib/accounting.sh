@@ -78,40 +78,8 @@ acct_host_packages() {
 # version: a suite that moved on must not upgrade the chroot's Slurm.
 acct_root() {
   [[ -n "$CHROOT" ]] || return 0
-  [[ -f "$ACCT_MARKER" && "$(head -n1 "$ACCT_MARKER")" == "$ACCT_RECIPE" ]] && return 0
-  local lock version rc=0 t0=$SECONDS
-  exec {lock}>"$CHROOT.lock"
-  flock "$lock"
-  if [[ -f "$ACCT_MARKER" && "$(head -n1 "$ACCT_MARKER")" == "$ACCT_RECIPE" ]]; then
-    exec {lock}>&-
-    return 0
-  fi
-  # shellcheck disable=SC2016 # dpkg-query's format, not ours
-  version=$(chroot "$CHROOT" dpkg-query -W -f='${Version}' slurmctld) || die "no slurmctld in $CHROOT"
-  log "installing ${ACCT_PACKAGES[*]} into $CHROOT (slurmdbd $version; log: $CHROOT.accounting.log)"
-  mount_system "$CHROOT"
-  {
-    chroot "$CHROOT" env DEBIAN_FRONTEND=noninteractive apt-get update &&
-      chroot "$CHROOT" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        "${ACCT_PACKAGES[@]/#slurmdbd/slurmdbd=$version}" &&
-      chroot "$CHROOT" apt-get clean
-  } >"$CHROOT.accounting.log" 2>&1 || rc=$?
-  if ((rc)); then
-    exec {lock}>&-
-    tail -n 30 "$CHROOT.accounting.log" >&2
-    die "apt-get in $CHROOT failed installing ${ACCT_PACKAGES[*]} (whole log: $CHROOT.accounting.log). If Debian $CHROOT_SUITE no longer has slurmdbd $version, rebuild the chroot: remove $CHROOT_MARKER and run container/cluster --slurm $RELEASE root"
-  fi
-  # slurmctld must still be the version the chroot was built with.
-  # shellcheck disable=SC2016 # dpkg-query's format, not ours
-  [[ "$(chroot "$CHROOT" dpkg-query -W -f='${Version}' slurmctld)" == "$version" ]] ||
-    die "installing slurmdbd changed $CHROOT's slurmctld: rebuild the chroot (remove $CHROOT_MARKER; container/cluster --slurm $RELEASE root)"
-  {
-    echo "$ACCT_RECIPE"
-    chroot "$CHROOT" dpkg-query -W "${ACCT_PACKAGES[@]}"
-  } >"$ACCT_MARKER.tmp"
-  mv -f "$ACCT_MARKER.tmp" "$ACCT_MARKER"
-  exec {lock}>&-
-  log "installed accounting packages into $CHROOT in $((SECONDS - t0)) s"
+  chroot_add_packages "accounting packages" "$ACCT_MARKER" "$ACCT_RECIPE" "$CHROOT.accounting.log" \
+    "${ACCT_PACKAGES[@]/#slurmdbd/slurmdbd=@SLURM@}"
 }
 
 # ---------------------------------------------------------------- users

@@ -298,3 +298,52 @@ write_wrappers() {
   mv -T "$tmp" "$WRAPPERS" 2>/dev/null || rm -rf "$tmp"
   rm -rf "$WRAPPERS.old.$$"
 }
+
+# ---------------------------------------------------------------- extras
+
+# chroot_add_packages WHAT MARKER RECIPE LOGFILE PACKAGE...
+# Installs packages into the cached chroot on demand, unless MARKER's first
+# line is RECIPE (then they are there), under the chroot's lock. `@SLURM@`
+# in a PACKAGE stands for the chroot's slurmctld version, so that a suite
+# that moved on cannot upgrade the chroot's Slurm; installing must leave
+# slurmctld at that version. MARKER then records RECIPE and the versions.
+chroot_add_packages() {
+  local what=$1 marker=$2 recipe=$3 logfile=$4
+  shift 4
+  [[ -f "$marker" && "$(head -n1 "$marker")" == "$recipe" ]] && return 0
+  local lock version rc=0 t0=$SECONDS specs=() names=() p
+  exec {lock}>"$CHROOT.lock"
+  flock "$lock"
+  if [[ -f "$marker" && "$(head -n1 "$marker")" == "$recipe" ]]; then
+    exec {lock}>&-
+    return 0
+  fi
+  # shellcheck disable=SC2016 # dpkg-query's format, not ours
+  version=$(chroot "$CHROOT" dpkg-query -W -f='${Version}' slurmctld) || die "no slurmctld in $CHROOT"
+  for p in "$@"; do
+    specs+=("${p//@SLURM@/$version}")
+    names+=("${p%%=*}")
+  done
+  log "installing ${names[*]} into $CHROOT (Slurm $version; log: $logfile)"
+  mount_system "$CHROOT"
+  {
+    chroot "$CHROOT" env DEBIAN_FRONTEND=noninteractive apt-get update &&
+      chroot "$CHROOT" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${specs[@]}" &&
+      chroot "$CHROOT" apt-get clean
+  } >"$logfile" 2>&1 || rc=$?
+  if ((rc)); then
+    exec {lock}>&-
+    tail -n 30 "$logfile" >&2
+    die "apt-get in $CHROOT failed installing ${specs[*]} (whole log: $logfile). If Debian $CHROOT_SUITE no longer has them for Slurm $version, rebuild the chroot: remove $CHROOT_MARKER and run container/cluster --slurm $RELEASE root"
+  fi
+  # shellcheck disable=SC2016 # dpkg-query's format, not ours
+  [[ "$(chroot "$CHROOT" dpkg-query -W -f='${Version}' slurmctld)" == "$version" ]] ||
+    die "installing ${names[*]} changed $CHROOT's slurmctld: rebuild the chroot (remove $CHROOT_MARKER; container/cluster --slurm $RELEASE root)"
+  {
+    echo "$recipe"
+    chroot "$CHROOT" dpkg-query -W "${names[@]}"
+  } >"$marker.tmp"
+  mv -f "$marker.tmp" "$marker"
+  exec {lock}>&-
+  log "installed $what into $CHROOT in $((SECONDS - t0)) s"
+}

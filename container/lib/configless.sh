@@ -90,39 +90,8 @@ slurmd_conf_cache() {
 # Installs sackd into the cached chroot unless its marker says it is there.
 configless_root() {
   [[ "$CONFIGLESS" == 1 ]] && has_sackd || return 0
-  [[ -f "$SACKD_MARKER" && "$(head -n1 "$SACKD_MARKER")" == "$SACKD_RECIPE" ]] && return 0
-  local lock version rc=0 t0=$SECONDS
-  exec {lock}>"$CHROOT.lock"
-  flock "$lock"
-  if [[ -f "$SACKD_MARKER" && "$(head -n1 "$SACKD_MARKER")" == "$SACKD_RECIPE" ]]; then
-    exec {lock}>&-
-    return 0
-  fi
-  # shellcheck disable=SC2016 # dpkg-query's format, not ours
-  version=$(chroot "$CHROOT" dpkg-query -W -f='${Version}' slurmctld) || die "no slurmctld in $CHROOT"
-  log "installing ${SACKD_PACKAGES[*]} into $CHROOT (sackd $version; log: $CHROOT.sackd.log)"
-  mount_system "$CHROOT"
-  {
-    chroot "$CHROOT" env DEBIAN_FRONTEND=noninteractive apt-get update &&
-      chroot "$CHROOT" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        "${SACKD_PACKAGES[@]/%/=$version}" &&
-      chroot "$CHROOT" apt-get clean
-  } >"$CHROOT.sackd.log" 2>&1 || rc=$?
-  if ((rc)); then
-    exec {lock}>&-
-    tail -n 30 "$CHROOT.sackd.log" >&2
-    die "apt-get in $CHROOT failed installing ${SACKD_PACKAGES[*]} (whole log: $CHROOT.sackd.log). If Debian $CHROOT_SUITE no longer has sackd $version, rebuild the chroot: remove $CHROOT_MARKER and run container/cluster --slurm $RELEASE root"
-  fi
-  # shellcheck disable=SC2016 # dpkg-query's format, not ours
-  [[ "$(chroot "$CHROOT" dpkg-query -W -f='${Version}' slurmctld)" == "$version" ]] ||
-    die "installing sackd changed $CHROOT's slurmctld: rebuild the chroot (remove $CHROOT_MARKER; container/cluster --slurm $RELEASE root)"
-  {
-    echo "$SACKD_RECIPE"
-    chroot "$CHROOT" dpkg-query -W "${SACKD_PACKAGES[@]}"
-  } >"$SACKD_MARKER.tmp"
-  mv -f "$SACKD_MARKER.tmp" "$SACKD_MARKER"
-  exec {lock}>&-
-  log "installed sackd into $CHROOT in $((SECONDS - t0)) s"
+  chroot_add_packages sackd "$SACKD_MARKER" "$SACKD_RECIPE" "$CHROOT.sackd.log" \
+    "${SACKD_PACKAGES[@]/%/=@SLURM@}"
 }
 
 # ---------------------------------------------------------------- config
