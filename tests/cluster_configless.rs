@@ -12,6 +12,7 @@
 mod common;
 
 use common::cluster::{self, Cluster};
+use common::scripts::SEED_003;
 use std::fs;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
@@ -125,22 +126,6 @@ fn client_conf_dir(c: &Cluster) -> PathBuf {
 fn controller_plugstack(c: &Cluster) -> PathBuf {
     c.dir.join("etc").join("plugstack.conf")
 }
-
-const SEED_003: &str = "#!/bin/bash
-#SBATCH --qpu=ibm_fez
-#SBATCH --job-name=job_split_hetjob
-#SBATCH --ntasks=1
-#SBATCH --cpus-per-task=1
-#SBATCH --partition cpu
-#SBATCH hetjob
-#SBATCH --gres=qpu:1
-#SBATCH --qpu=ibm_fez
-#SBATCH --partition quantum
-
-srun --het-group=0 bash -c 'echo map_optimize on $SLURMD_NODENAME'
-srun --het-group=1 bash -c 'echo task_runner on $QPU_BACKEND'
-srun --het-group=0 bash -c 'echo result'
-";
 
 /// Runs a batch script to completion; its output and error files' text.
 fn run_to_completion(c: &Cluster, name: &str, args: &[&str], script: &str) -> (String, String) {

@@ -6,6 +6,7 @@
 mod common;
 
 use common::cluster::{self, Cluster, CmdOutput};
+use common::scripts::SEED_003;
 use std::fs;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -19,29 +20,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
-
-/// Seed 003's hetjob: partition `normal` renamed `cpu`, Python steps
-/// replaced by shell commands.
-const SEED_003: &str = "#!/bin/bash
-
-#SBATCH --qpu=ibm_fez
-#SBATCH --job-name=job_split_hetjob
-#SBATCH --ntasks=1
-#SBATCH --cpus-per-task=1
-#SBATCH --partition cpu
-
-#SBATCH hetjob
-
-#SBATCH --gres=qpu:1
-#SBATCH --qpu=ibm_fez
-#SBATCH --partition quantum
-
-echo \"Starting at `date`\"
-echo \"Running on hosts: $SLURM_NODELIST\"
-srun --het-group=0 bash -c 'echo map_optimize on $SLURMD_NODENAME'
-srun --het-group=1 bash -c 'echo task_runner on $QPU_BACKEND'
-srun --het-group=0 bash -c 'echo result'
-";
 
 const NOT_ALLOWED: &str = "sbatch: error: hetpolicy: hetjob component 1 sets \
      --qpu=ibm_nowhere, which is not allowed; use one of: ibm_fez, ibm_torino (policy: \

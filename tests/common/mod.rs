@@ -2,4 +2,5 @@
 pub mod accounting;
 pub mod bin;
 pub mod cluster;
+pub mod scripts;
 pub mod users;
