@@ -476,11 +476,17 @@ impl Cluster {
                     return now;
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "slurmctld 23.11+ should hand over to a new process on reconfigure; pid {before} \
-                 is still the one in the pid file"
-            );
+            if Instant::now() >= deadline {
+                let log = self.log_since(0);
+                let tail: Vec<&str> = log.lines().rev().take(60).collect();
+                panic!(
+                    "slurmctld 23.11+ should hand over to a new process on reconfigure; the pid \
+                     file holds {now:?} (before: {before}), and scontrol ping says:\n{:?}\n\
+                     slurmctld's log ends with:\n{}",
+                    self.run("scontrol", &["ping"]),
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
             thread::sleep(Duration::from_millis(100));
         }
     }
