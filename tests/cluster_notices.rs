@@ -108,6 +108,55 @@ fn a_routed_hetjob_component_is_told_with_its_offset() {
 }
 
 #[test]
+fn an_salloc_hetjob_prints_each_component_offset_itself() {
+    // salloc gets the notices of every component in the allocation
+    // response and puts each component's offset before its lines
+    // (src/api/allocate.c _het_job_alloc_test); component 0 gave its QOS
+    // and time, so only component 1 has something to be told.
+    let c = cluster::ensure_up();
+    let _policy = install_policy(c, &c.reference_policy());
+    let out = c.run(
+        "salloc",
+        &[
+            "--no-shell",
+            "-p",
+            "cpu",
+            "--qos=normal",
+            "-t",
+            "5",
+            ":",
+            "--gres=gpu:1",
+            "--qos=normal",
+            "-t",
+            "5",
+        ],
+    );
+    assert_eq!(out.code, 0, "accepted:\n{out:?}");
+    let job = out.expect_job_id();
+    let lines = stderr_lines(&out);
+    assert_eq!(
+        lines[0],
+        "salloc: 1: hetjob component 1 runs on partition gpu: components requesting gpu are \
+         routed there (policy: accelerators.gpu)",
+        "{out:?}"
+    );
+    assert!(
+        lines[1..].iter().all(|l| !l.contains("hetjob component")),
+        "one notice only:\n{out:?}"
+    );
+    assert!(
+        lines.contains(&format!("salloc: Granted job allocation {job}").as_str()),
+        "{out:?}"
+    );
+    let shown = show_job(c, job);
+    assert!(
+        shown.contains("Partition=gpu"),
+        "component 1 routed:\n{shown}"
+    );
+    scancel(c, job);
+}
+
+#[test]
 fn a_plain_job_gets_its_notices_from_sbatch_and_salloc() {
     let c = cluster::ensure_up();
     let _policy = install_policy(c, &c.reference_policy());
