@@ -38,6 +38,17 @@ fn show_job(c: &Cluster, job: u32) -> String {
     out.stdout
 }
 
+/// Component 1 of hetjob `job` was recorded on partition gpu; then the
+/// job is cancelled.
+fn assert_component_1_routed_then_cancel(c: &Cluster, job: u32) {
+    let shown = show_job(c, job);
+    assert!(
+        shown.contains("Partition=gpu"),
+        "component 1 routed:\n{shown}"
+    );
+    scancel(c, job);
+}
+
 #[test]
 fn a_rule_in_warn_mode_accepts_and_sbatch_prints_the_warning() {
     let c = cluster::ensure_up();
@@ -99,12 +110,7 @@ fn a_routed_hetjob_component_is_told_with_its_offset() {
         ],
         "{out:?}"
     );
-    let shown = show_job(c, job);
-    assert!(
-        shown.contains("Partition=gpu"),
-        "component 1 routed:\n{shown}"
-    );
-    scancel(c, job);
+    assert_component_1_routed_then_cancel(c, job);
 }
 
 #[test]
@@ -148,12 +154,7 @@ fn an_salloc_hetjob_prints_each_component_offset_itself() {
         lines.contains(&format!("salloc: Granted job allocation {job}").as_str()),
         "{out:?}"
     );
-    let shown = show_job(c, job);
-    assert!(
-        shown.contains("Partition=gpu"),
-        "component 1 routed:\n{shown}"
-    );
-    scancel(c, job);
+    assert_component_1_routed_then_cancel(c, job);
 }
 
 #[test]
