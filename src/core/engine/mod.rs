@@ -350,7 +350,7 @@ fn judge<'p>(
         j.check(who::check_maintenance(policy, component))?;
     }
     if applies(Rule::Deny) {
-        j.check(who::check_deny(policy, component))?;
+        j.check(who::check_deny(policy, component, state.kind_of(component)))?;
     }
     if applies(Rule::Hetjob) {
         j.check(hetjob::check_component_count(policy, who))?;
@@ -383,7 +383,12 @@ fn judge<'p>(
         partitions
     };
     if applies(Rule::Partitions) {
-        j.check(who::check_access(policy, component, &partitions))?;
+        j.check(who::check_access(
+            policy,
+            component,
+            &partitions,
+            state.kind_of(component),
+        ))?;
         j.check(accelerators::check_reserved(
             policy,
             component,

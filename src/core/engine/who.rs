@@ -2,9 +2,11 @@
 //! `partitions.<p>.allow` and `.deny`, and `time` by kind of job.
 //!
 //! A submitter matches a list when their user name, one of their groups or
-//! the job's account is in it. When the groups could not be looked up, a
-//! list of groups cannot be judged: an exemption then does not apply, and
-//! a rule that would refuse or allow by group refuses, saying why.
+//! the job's account is in it. A list with `jobs` is about those kinds of
+//! job only (batch, interactive), and with no names about everyone's. When
+//! the groups could not be looked up, a list of groups cannot be judged: an
+//! exemption then does not apply, and a rule that would refuse or allow by
+//! group refuses, saying why.
 
 use super::accelerators::Partitions;
 use super::{reject, Changes, Component, JobKind, RejectCode, Rejection};
@@ -19,15 +21,17 @@ enum Match<'s> {
     /// Not listed.
     No,
     /// Not listed as far as is known, but the part that could make it
-    /// match (the user's name, or groups) could not be looked up.
+    /// match (the user's name, groups, or the kind of job) is not known.
     Unknown(Lookup),
 }
 
-/// What the user database did not answer in time.
+/// What is not known: what the user database did not answer in time, or
+/// the kind of job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Lookup {
     Name,
     Groups,
+    Kind,
 }
 
 /// What made a submitter match: the part messages name.
@@ -36,6 +40,8 @@ enum Subject<'s> {
     User(&'s str),
     Group(&'s str),
     Account(&'s str),
+    /// A list of no names, about this kind of job.
+    Kind(JobKind),
 }
 
 impl std::fmt::Display for Subject<'_> {
@@ -44,11 +50,64 @@ impl std::fmt::Display for Subject<'_> {
             Subject::User(name) => write!(f, "user {}", shown(name)),
             Subject::Group(name) => write!(f, "group {}", shown(name)),
             Subject::Account(name) => write!(f, "account {}", shown(name)),
+            Subject::Kind(kind) => f.write_str(kind_jobs(*kind)),
         }
     }
 }
 
-fn matches<'s>(set: &WhoSet, component: &Component<'s>) -> Match<'s> {
+/// How messages name a kind of job: "interactive jobs".
+fn kind_jobs(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::Interactive => "interactive jobs",
+        JobKind::Batch => "batch jobs",
+    }
+}
+
+/// How messages name one job of a kind, with the commands that make it.
+fn kind_job(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::Interactive => "an interactive job (salloc, srun)",
+        JobKind::Batch => "a batch job (sbatch)",
+    }
+}
+
+/// How messages name the kinds of job of a list: "interactive jobs",
+/// "interactive jobs and batch jobs".
+fn kinds_jobs(kinds: &[JobKind]) -> String {
+    kinds
+        .iter()
+        .map(|k| kind_jobs(*k))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// Is the set to be judged for this component? A set that names users,
+/// groups or accounts needs the submitter (always known in the plugins; in
+/// `hetpolicy eval` only when told); one about kinds of job alone does
+/// not.
+fn judged(set: &WhoSet, component: &Component<'_>) -> bool {
+    component.submitter.is_some() || set.names_nobody()
+}
+
+fn matches<'s>(set: &WhoSet, component: &Component<'s>, kind: Option<JobKind>) -> Match<'s> {
+    if set.jobs.is_empty() {
+        return named(set, component);
+    }
+    match kind {
+        Some(kind) if !set.jobs.contains(&kind) => Match::No,
+        Some(kind) if set.names_nobody() => Match::Yes(Subject::Kind(kind)),
+        Some(_) => named(set, component),
+        // The kind decides only for the submitters the set names.
+        None if set.names_nobody() => Match::Unknown(Lookup::Kind),
+        None => match named(set, component) {
+            Match::Yes(_) => Match::Unknown(Lookup::Kind),
+            other => other,
+        },
+    }
+}
+
+/// Whether the submitter is among the users, groups or accounts of `set`.
+fn named<'s>(set: &WhoSet, component: &Component<'s>) -> Match<'s> {
     let Some(submitter) = component.submitter else {
         return Match::No;
     };
@@ -83,18 +142,13 @@ fn matches<'s>(set: &WhoSet, component: &Component<'s>) -> Match<'s> {
 /// The rules `component`'s submitter is exempt from (the union of the
 /// `exempt` entries that list them). None while the submitter is unknown.
 pub(crate) fn exemptions(policy: &Policy, component: &Component<'_>) -> Rules {
+    // Exemptions name users and groups only: the kind of job plays no part.
     policy
         .who
         .exempt
         .iter()
-        .filter(|e| matches!(matches(&e.who, component), Match::Yes(_)))
+        .filter(|e| matches!(matches(&e.who, component, None), Match::Yes(_)))
         .fold(Rules::default(), |all, e| all.with(e.rules))
-}
-
-/// Who-based rules run only where the submitter is known: always in the
-/// plugins, in `hetpolicy eval` only when told.
-fn judged(component: &Component<'_>) -> bool {
-    component.submitter.is_some()
 }
 
 fn unknown(component: &Component<'_>, lookup: Lookup, rule: &str) -> Rejection {
@@ -106,6 +160,17 @@ fn unknown(component: &Component<'_>, lookup: Lookup, rule: &str) -> Rejection {
     let what = match lookup {
         Lookup::Name => "the name",
         Lookup::Groups => "the groups",
+        Lookup::Kind => {
+            return reject(
+                RejectCode::AccessDenied,
+                format!(
+                    "{} cannot be judged: whether it is a batch or an interactive job is not \
+                     known (a later hetjob component submitted on its own), and the rule \
+                     depends on it; submit the whole hetjob at once (policy: {rule})",
+                    component.position
+                ),
+            )
+        }
     };
     reject(
         RejectCode::AccessDenied,
@@ -138,12 +203,16 @@ pub(crate) fn check_maintenance(
 }
 
 /// `deny`: refuses the submitters listed, with the entry's message.
-pub(crate) fn check_deny(policy: &Policy, component: &Component<'_>) -> Result<(), Rejection> {
-    if !judged(component) {
-        return Ok(());
-    }
+pub(crate) fn check_deny(
+    policy: &Policy,
+    component: &Component<'_>,
+    kind: Option<JobKind>,
+) -> Result<(), Rejection> {
     for denial in &policy.who.deny {
-        match matches(&denial.who, component) {
+        if !judged(&denial.who, component) {
+            continue;
+        }
+        match matches(&denial.who, component, kind) {
             Match::Yes(subject) => {
                 return Err(reject(
                     RejectCode::AccessDenied,
@@ -166,27 +235,15 @@ pub(crate) fn check_access(
     policy: &Policy,
     component: &Component<'_>,
     partitions: &Partitions<'_>,
+    kind: Option<JobKind>,
 ) -> Result<(), Rejection> {
-    if !judged(component) {
-        return Ok(());
-    }
     for partition in partitions.iter() {
         let Some(rule) = policy.partitions.get(partition) else {
             continue;
         };
-        if let Some(deny) = &rule.deny {
-            match matches(deny, component) {
-                Match::Yes(subject) => {
-                    return Err(reject(
-                        RejectCode::InvalidPartitionName,
-                        format!(
-                            "{} uses partition {} as {subject}, which may not use it; use \
-                             another partition (policy: partitions.{partition}.deny)",
-                            component.position,
-                            shown(partition)
-                        ),
-                    ))
-                }
+        if let Some(deny) = rule.deny.as_ref().filter(|d| judged(d, component)) {
+            match matches(deny, component, kind) {
+                Match::Yes(subject) => return Err(denied(component, partition, deny, subject)),
                 Match::Unknown(lookup) => {
                     return Err(unknown(
                         component,
@@ -197,8 +254,8 @@ pub(crate) fn check_access(
                 Match::No => {}
             }
         }
-        if let Some(allow) = &rule.allow {
-            match matches(allow, component) {
+        if let Some(allow) = rule.allow.as_ref().filter(|a| judged(a, component)) {
+            match matches(allow, component, kind) {
                 Match::Yes(_) => {}
                 Match::Unknown(lookup) => {
                     return Err(unknown(
@@ -207,14 +264,76 @@ pub(crate) fn check_access(
                         &format!("partitions.{partition}.allow"),
                     ))
                 }
-                Match::No => return Err(not_allowed(component, partition, allow)),
+                Match::No => return Err(not_allowed(component, partition, allow, kind)),
             }
         }
     }
     Ok(())
 }
 
-fn not_allowed(component: &Component<'_>, partition: &str, allow: &WhoSet) -> Rejection {
+/// The refusal of `partitions.<partition>.deny`, which `subject` matched.
+fn denied(
+    component: &Component<'_>,
+    partition: &str,
+    deny: &WhoSet,
+    subject: Subject,
+) -> Rejection {
+    let message = match subject {
+        Subject::Kind(kind) => {
+            let fix = match kind {
+                JobKind::Interactive => "submit the work as a batch job with sbatch",
+                JobKind::Batch => "run it interactively with salloc or srun",
+            };
+            format!(
+                "{} runs as {} on partition {}, which takes no {}; {fix}, or use another \
+                 partition (policy: partitions.{partition}.deny)",
+                component.position,
+                kind_job(kind),
+                shown(partition),
+                kind_jobs(kind)
+            )
+        }
+        _ => {
+            let only_for = if deny.jobs.is_empty() {
+                String::new()
+            } else {
+                format!(" for {}", kinds_jobs(&deny.jobs))
+            };
+            format!(
+                "{} uses partition {} as {subject}, which may not use it{only_for}; use another \
+                 partition (policy: partitions.{partition}.deny)",
+                component.position,
+                shown(partition)
+            )
+        }
+    };
+    reject(RejectCode::InvalidPartitionName, message)
+}
+
+fn not_allowed(
+    component: &Component<'_>,
+    partition: &str,
+    allow: &WhoSet,
+    kind: Option<JobKind>,
+) -> Rejection {
+    if let Some(kind) = kind.filter(|k| !allow.jobs.is_empty() && !allow.jobs.contains(k)) {
+        let fix = match kind {
+            JobKind::Batch => "run it interactively with salloc or srun",
+            JobKind::Interactive => "submit the work as a batch job with sbatch",
+        };
+        return reject(
+            RejectCode::InvalidPartitionName,
+            format!(
+                "{} runs as {} on partition {}, but partition {} takes only {}; {fix}, or use \
+                 another partition (policy: partitions.{partition}.allow)",
+                component.position,
+                kind_job(kind),
+                shown(partition),
+                shown(partition),
+                kinds_jobs(&allow.jobs)
+            ),
+        );
+    }
     let mut only = Vec::new();
     let list = |names: &[Box<str>]| names.join(", ");
     if !allow.accounts.is_empty() {
@@ -253,6 +372,11 @@ fn not_allowed(component: &Component<'_>, partition: &str, allow: &WhoSet) -> Re
             shown(partition),
             shown(partition),
             only.join(" and ")
+                + &if allow.jobs.is_empty() {
+                    String::new()
+                } else {
+                    format!(", in {}", kinds_jobs(&allow.jobs))
+                }
         ),
     )
 }
@@ -617,7 +741,7 @@ time:
             ),
             (
                 "deny:\n  - message: go away\n",
-                "deny entry 1 names no users, groups or accounts",
+                "deny entry 1 names no users, groups, accounts or jobs",
             ),
             (
                 "time:\n  batch: {max: 1:00:00, default: 2:00:00}\n",
@@ -627,5 +751,225 @@ time:
             let error = Policy::from_yaml(text, "p.yaml").unwrap_err().to_string();
             assert!(error.contains(expected), "{text}: {error}");
         }
+    }
+
+    /// Partitions for one kind of job, and a kind of job refused everywhere.
+    const KINDS: &str = "
+partitions:
+  cpu: {default: true}
+  debug:
+    allow: {jobs: [interactive]}
+  gpu:
+    deny: {jobs: [interactive]}
+  long:
+    allow: {accounts: [physics], jobs: [batch]}
+  bigmem:
+    deny: {groups: [students], jobs: [batch]}
+deny:
+  - jobs: [interactive]
+    users: [eve]
+    message: eve may only submit batch jobs
+";
+
+    fn of_kind<'a>(
+        who: &'a Submitter,
+        account: &'a str,
+        partition: &'a str,
+        kind: JobKind,
+    ) -> Component<'a> {
+        Component {
+            kind: Some(kind),
+            ..job(who, account, partition)
+        }
+    }
+
+    #[test]
+    fn a_partition_for_interactive_jobs_refuses_batch_jobs_with_the_fix() {
+        let p = policy(KINDS);
+        let bob = user("bob", &[]);
+        assert!(matches!(
+            judge(&p, &of_kind(&bob, "chem", "debug", JobKind::Interactive)),
+            Verdict::Accept(_)
+        ));
+        let (code, message) = refused(judge(&p, &of_kind(&bob, "chem", "debug", JobKind::Batch)));
+        assert_eq!(code, RejectCode::InvalidPartitionName);
+        assert_eq!(
+            message,
+            "job runs as a batch job (sbatch) on partition debug, but partition debug takes only \
+             interactive jobs; run it interactively with salloc or srun, or use another \
+             partition (policy: partitions.debug.allow)"
+        );
+    }
+
+    #[test]
+    fn a_partition_denying_interactive_jobs_takes_batch_jobs() {
+        let p = policy(KINDS);
+        let bob = user("bob", &[]);
+        assert!(matches!(
+            judge(&p, &of_kind(&bob, "chem", "gpu", JobKind::Batch)),
+            Verdict::Accept(_)
+        ));
+        let (code, message) = refused(judge(
+            &p,
+            &of_kind(&bob, "chem", "gpu", JobKind::Interactive),
+        ));
+        assert_eq!(code, RejectCode::InvalidPartitionName);
+        assert_eq!(
+            message,
+            "job runs as an interactive job (salloc, srun) on partition gpu, which takes no \
+             interactive jobs; submit the work as a batch job with sbatch, or use another \
+             partition (policy: partitions.gpu.deny)"
+        );
+    }
+
+    #[test]
+    fn names_and_jobs_together_need_both() {
+        let p = policy(KINDS);
+        let (alice, bob) = (user("alice", &[]), user("bob", &["students"]));
+        // long: batch jobs of account physics only.
+        assert!(matches!(
+            judge(&p, &of_kind(&alice, "physics", "long", JobKind::Batch)),
+            Verdict::Accept(_)
+        ));
+        let (_, message) = refused(judge(
+            &p,
+            &of_kind(&alice, "physics", "long", JobKind::Interactive),
+        ));
+        assert!(
+            message.contains("takes only batch jobs; submit the work as a batch job with sbatch"),
+            "{message}"
+        );
+        let (_, message) = refused(judge(&p, &of_kind(&bob, "chem", "long", JobKind::Batch)));
+        assert!(
+            message.contains("is only for accounts physics, in batch jobs; submit with -A physics"),
+            "{message}"
+        );
+        // bigmem: students' batch jobs refused, their interactive ones not.
+        assert!(matches!(
+            judge(&p, &of_kind(&bob, "chem", "bigmem", JobKind::Interactive)),
+            Verdict::Accept(_)
+        ));
+        assert!(matches!(
+            judge(&p, &of_kind(&alice, "chem", "bigmem", JobKind::Batch)),
+            Verdict::Accept(_)
+        ));
+        let (_, message) = refused(judge(&p, &of_kind(&bob, "chem", "bigmem", JobKind::Batch)));
+        assert_eq!(
+            message,
+            "job uses partition bigmem as group students, which may not use it for batch jobs; \
+             use another partition (policy: partitions.bigmem.deny)"
+        );
+    }
+
+    #[test]
+    fn a_deny_entry_with_jobs_refuses_only_those_jobs() {
+        let p = policy(KINDS);
+        let eve = user("eve", &[]);
+        assert!(matches!(
+            judge(&p, &of_kind(&eve, "chem", "cpu", JobKind::Batch)),
+            Verdict::Accept(_)
+        ));
+        let (code, message) = refused(judge(
+            &p,
+            &of_kind(&eve, "chem", "cpu", JobKind::Interactive),
+        ));
+        assert_eq!(code, RejectCode::AccessDenied);
+        assert_eq!(
+            message,
+            "job refused for user eve: eve may only submit batch jobs (policy: deny)"
+        );
+    }
+
+    #[test]
+    fn a_later_hetjob_components_partition_is_judged_by_component_0s_kind() {
+        let p = policy(KINDS);
+        let bob = user("bob", &[]);
+        let mut state = HetjobState::new();
+        let first = Component {
+            position: Position::Het(0),
+            ..of_kind(&bob, "chem", "cpu", JobKind::Interactive)
+        };
+        assert!(matches!(
+            evaluate(&p, &mut state, &first),
+            Verdict::Accept(_)
+        ));
+        let second = Component {
+            position: Position::Het(1),
+            kind: None,
+            ..job(&bob, "chem", "gpu")
+        };
+        let (_, message) = refused(evaluate(&p, &mut state, &second));
+        assert!(
+            message.starts_with(
+                "hetjob component 1 runs as an interactive job (salloc, srun) on partition gpu"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_kind_is_refused_where_a_list_depends_on_it() {
+        let p = policy(KINDS);
+        let bob = user("bob", &[]);
+        let alone = Component {
+            position: Position::Het(1),
+            kind: None,
+            ..job(&bob, "chem", "gpu")
+        };
+        let (code, message) = refused(judge(&p, &alone));
+        assert_eq!(code, RejectCode::AccessDenied);
+        assert!(
+            message.contains("whether it is a batch or an interactive job is not known"),
+            "{message}"
+        );
+        // Nowhere else does the kind matter.
+        let elsewhere = Component {
+            position: Position::Het(1),
+            kind: None,
+            ..job(&bob, "chem", "cpu")
+        };
+        assert!(
+            !matches!(judge(&p, &elsewhere), Verdict::Reject(ref r) if r.message.contains("not known"))
+        );
+    }
+
+    #[test]
+    fn lists_of_jobs_alone_are_judged_without_the_submitter() {
+        // As in `hetpolicy eval --no-user`: no submitter, the kind known.
+        let p = policy(KINDS);
+        let batch = Component {
+            partition: Some("debug"),
+            kind: Some(JobKind::Batch),
+            ..Component::default()
+        };
+        let (_, message) = refused(judge(&p, &batch));
+        assert!(
+            message.contains("partition debug takes only interactive jobs"),
+            "{message}"
+        );
+        let long = Component {
+            partition: Some("long"),
+            kind: Some(JobKind::Batch),
+            ..Component::default()
+        };
+        assert!(matches!(judge(&p, &long), Verdict::Accept(_)));
+    }
+
+    #[test]
+    fn a_deny_entry_of_nothing_is_an_error_and_one_of_jobs_is_not() {
+        let err =
+            Policy::from_yaml("deny:\n  - message: no\n", "p.yaml").expect_err("an empty entry");
+        assert!(
+            err.to_string()
+                .contains("names no users, groups, accounts or jobs"),
+            "{err}"
+        );
+        policy("deny:\n  - jobs: [interactive]\n    message: batch only\n");
+        let err = Policy::from_yaml(
+            "partitions:\n  cpu:\n    allow: {jobs: [nightly]}\n",
+            "p.yaml",
+        )
+        .expect_err("an unknown kind");
+        assert!(err.to_string().contains("nightly"), "{err}");
     }
 }

@@ -111,9 +111,23 @@ pub struct WhoFile {
     /// Slurm accounts (the job's `-A`, else the user's default account).
     #[serde(default)]
     pub accounts: Vec<Name>,
+    /// Kinds of job (`interactive`, `batch`): when given, the list is about
+    /// those jobs only (and, with no names, about every submitter's).
+    #[serde(default)]
+    pub jobs: Vec<JobKindName>,
     /// `enforce` or `warn` for the rules here (the nearest setting wins).
     #[serde(default)]
     pub enforcement: Option<EnforcementFile>,
+}
+
+/// A kind of job in a `jobs` list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKindName {
+    /// Without a batch script: salloc, and srun outside an allocation.
+    Interactive,
+    /// With a batch script: sbatch.
+    Batch,
 }
 
 /// One `exempt` entry.
@@ -160,6 +174,10 @@ pub struct DenyFile {
     /// Refused accounts.
     #[serde(default)]
     pub accounts: Vec<Name>,
+    /// Refused kinds of job (`interactive`, `batch`): only those jobs of
+    /// the submitters listed, or everyone's when no one is listed.
+    #[serde(default)]
+    pub jobs: Vec<JobKindName>,
     /// What they are told.
     pub message: String,
 }

@@ -1,8 +1,11 @@
 //! The rules about who submits: `exempt`, `maintenance`, `deny`,
 //! `partitions.<p>.allow` and `.deny`, and `time`, compiled.
 
-use super::file::{DenyFile, ExemptFile, MaintenanceFile, Name, TimeCapFile, TimeFile, WhoFile};
+use super::file::{
+    DenyFile, ExemptFile, JobKindName, MaintenanceFile, Name, TimeCapFile, TimeFile, WhoFile,
+};
 use super::{boxed, Problems};
+use crate::engine::JobKind;
 use crate::units::TimeLimit;
 
 /// A rule a submitter can be exempt from, named by its top-level key.
@@ -85,29 +88,50 @@ impl Rules {
     }
 }
 
-/// Lists of users, groups and accounts; empty lists match nobody.
+/// Lists of users, groups and accounts, and the kinds of job they are
+/// about. Empty name lists match nobody, unless `jobs` is given: then they
+/// match every submitter's jobs of those kinds.
 #[derive(Debug, Default)]
 pub(crate) struct WhoSet {
     pub(crate) users: Vec<Box<str>>,
     pub(crate) groups: Vec<Box<str>>,
     pub(crate) accounts: Vec<Box<str>>,
+    /// Only jobs of these kinds match; every kind when empty.
+    pub(crate) jobs: Vec<JobKind>,
 }
 
 impl WhoSet {
     fn compile(who: &WhoFile) -> WhoSet {
-        WhoSet::of(&who.users, &who.groups, &who.accounts)
+        WhoSet::of(&who.users, &who.groups, &who.accounts, &who.jobs)
     }
 
-    fn of(users: &[Name], groups: &[Name], accounts: &[Name]) -> WhoSet {
+    fn of(users: &[Name], groups: &[Name], accounts: &[Name], jobs: &[JobKindName]) -> WhoSet {
+        let mut kinds = Vec::new();
+        for kind in jobs {
+            let kind = match kind {
+                JobKindName::Interactive => JobKind::Interactive,
+                JobKindName::Batch => JobKind::Batch,
+            };
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
         WhoSet {
             users: users.iter().map(boxed).collect(),
             groups: groups.iter().map(boxed).collect(),
             accounts: accounts.iter().map(boxed).collect(),
+            jobs: kinds,
         }
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    /// True when no user, group or account is listed.
+    pub(crate) fn names_nobody(&self) -> bool {
         self.users.is_empty() && self.groups.is_empty() && self.accounts.is_empty()
+    }
+
+    /// True when the set matches nothing: no names and no kinds of job.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.names_nobody() && self.jobs.is_empty()
     }
 }
 
@@ -159,13 +183,14 @@ pub(super) fn compile(
         .iter()
         .enumerate()
         .map(|(index, entry)| {
-            let who = WhoSet::of(&entry.users, &entry.groups, &entry.accounts);
+            let who = WhoSet::of(&entry.users, &entry.groups, &entry.accounts, &entry.jobs);
             if who.is_empty() {
                 problems.0.push(super::PolicyError {
                     position: None,
                     message: format!(
-                        "deny entry {} names no users, groups or accounts: it would refuse \
-                         nobody; list who is refused, or remove the entry",
+                        "deny entry {} names no users, groups, accounts or jobs: it would \
+                         refuse nobody; list who (or which kind of job) is refused, or remove \
+                         the entry",
                         index + 1
                     ),
                 });
@@ -207,7 +232,7 @@ pub(super) fn compile(
 }
 
 fn compile_exemption(index: usize, entry: &ExemptFile, problems: &mut Problems) -> Exemption {
-    let who = WhoSet::of(&entry.users, &entry.groups, &[]);
+    let who = WhoSet::of(&entry.users, &entry.groups, &[], &[]);
     if who.is_empty() {
         problems.0.push(super::PolicyError {
             position: None,
