@@ -442,7 +442,7 @@ fn eval_judges_the_rules_about_who_submits_for_the_user_given() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
         out.stdout
-            .contains("  the rules about who submits are not judged (--no-user)\n"),
+            .contains("  the rules naming users, groups or accounts are not judged (--no-user)\n"),
         "{out:?}"
     );
     // Without --user: whoever runs it.

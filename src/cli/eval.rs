@@ -533,7 +533,7 @@ fn who_line(who: &WhoJudged) -> Option<String> {
     match who {
         WhoJudged::NoRules => None,
         WhoJudged::Skipped => {
-            Some("the rules about who submits are not judged (--no-user)".to_owned())
+            Some("the rules naming users, groups or accounts are not judged (--no-user)".to_owned())
         }
         WhoJudged::User { submitting, .. } => {
             let s = &submitting.submitter;
