@@ -1,7 +1,8 @@
 //! The common rule kinds on the real slurmctld, with the exact lines users
 //! see: `partitions.<p>.forbid` (`--nodelist`, `--exclude`, reserved job
-//! names, through sbatch and salloc; allowed where not forbidden) and
-//! `partitions.<p>.qos.by_time` (the QOS chosen by `--time`).
+//! names, through sbatch and salloc; allowed where not forbidden),
+//! `partitions.<p>.qos.by_time` (the QOS chosen by `--time`), and
+//! partitions for one kind of job (`allow`/`deny` with `jobs`).
 mod common;
 
 use std::fs;
@@ -373,5 +374,82 @@ fn whole_node_partitions_refuse_sharing_and_give_whole_nodes() {
     let cancel = c.run("scancel", &[&job.to_string()]);
     assert!(cancel.success(), "{cancel:?}");
     assert_accepted(c, &sbatch(c, &["-p", "cpu", "--exclusive"]), "--exclusive");
+    cluster::assert_controller_healthy(c, pid, offset);
+}
+
+#[test]
+fn partitions_for_one_kind_of_job_refuse_the_other_kind() {
+    let c = cluster::ensure_up();
+    let (pid, offset) = (c.slurmctld_pid(), c.log_len());
+    {
+        // GPUs for batch jobs only.
+        let _policy = install_policy(
+            c,
+            "    reserved_for: [gpu]\n",
+            "    reserved_for: [gpu]\n    deny: {jobs: [interactive]}\n",
+        );
+        assert_refused(
+            &c.run(
+                "salloc",
+                &["--no-shell", "-p", "gpu", "--gres=gpu:1", "-t", "1"],
+            ),
+            "salloc on gpu",
+            &[
+                "salloc: error: job runs as an interactive job (salloc, srun) on partition gpu, \
+                 which takes no interactive jobs; submit the work as a batch job with sbatch, \
+                 or use another partition (policy: partitions.gpu.deny)",
+                "salloc: error: Job submit/allocate failed: Invalid partition name specified",
+            ],
+        );
+        assert_accepted(
+            c,
+            &sbatch(c, &["-p", "gpu", "--gres=gpu:1"]),
+            "sbatch on gpu",
+        );
+        // A later component is of component 0's kind: salloc's hetjob is
+        // interactive in every component.
+        assert_refused(
+            &c.run(
+                "salloc",
+                &[
+                    "--no-shell",
+                    "-p",
+                    "cpu",
+                    "-t",
+                    "1",
+                    ":",
+                    "-p",
+                    "gpu",
+                    "--gres=gpu:1",
+                    "-t",
+                    "1",
+                ],
+            ),
+            "salloc hetjob with a gpu component",
+            &[
+                "salloc: error: 1: hetjob component 1 runs as an interactive job (salloc, srun) \
+               on partition gpu, which takes no interactive jobs; submit the work as a batch \
+               job with sbatch, or use another partition (policy: partitions.gpu.deny)",
+            ],
+        );
+    }
+    {
+        // The default partition for batch jobs only.
+        let _policy = install_policy(
+            c,
+            "    default: true\n",
+            "    default: true\n    allow: {jobs: [batch]}\n",
+        );
+        assert_refused(
+            &c.run("salloc", &["--no-shell", "-t", "1"]),
+            "salloc on the default partition",
+            &[
+                "salloc: error: job runs as an interactive job (salloc, srun) on partition cpu, \
+               but partition cpu takes only batch jobs; submit the work as a batch job with \
+               sbatch, or use another partition (policy: partitions.cpu.allow)",
+            ],
+        );
+        assert_accepted(c, &sbatch(c, &[]), "sbatch on the default partition");
+    }
     cluster::assert_controller_healthy(c, pid, offset);
 }
