@@ -48,8 +48,46 @@ pub fn lint(text: &str, policy: &Policy) -> Vec<PolicyWarning> {
     site_options(&file, &partitions, &mut warnings);
     unknown_gres_names(&file, &mut warnings);
     past_warn_until(policy, crate::units::Day::today(), &mut warnings);
+    jobs_of_every_kind(&file, &mut warnings);
     warnings.sort_by_key(|w| w.position);
     warnings
+}
+
+/// A `jobs` list with both kinds of job: it limits nothing, and was surely
+/// meant to name one.
+fn jobs_of_every_kind(file: &PolicyFile, warnings: &mut Vec<PolicyWarning>) {
+    use super::file::JobKindName;
+    let every = |jobs: &[JobKindName]| {
+        jobs.contains(&JobKindName::Interactive) && jobs.contains(&JobKindName::Batch)
+    };
+    let hint = "remove `jobs` for every kind of job, or keep the one kind the list is about";
+    for (name, partition) in &file.partitions {
+        for (key, list) in [("allow", &partition.allow), ("deny", &partition.deny)] {
+            if list.as_ref().is_some_and(|l| every(&l.jobs)) {
+                warnings.push(PolicyWarning {
+                    position: at(name),
+                    message: format!(
+                        "partitions.{}.{key}.jobs lists both interactive and batch: it limits \
+                         nothing",
+                        name.value
+                    ),
+                    hint: hint.to_owned(),
+                });
+            }
+        }
+    }
+    for (index, entry) in file.deny.iter().enumerate() {
+        if every(&entry.jobs) {
+            warnings.push(PolicyWarning {
+                position: None,
+                message: format!(
+                    "deny entry {} lists both interactive and batch jobs: it limits nothing",
+                    index + 1
+                ),
+                hint: hint.to_owned(),
+            });
+        }
+    }
 }
 
 /// `enforcement: {warn_until: DAY}` with the day passed: the rule refuses
@@ -396,6 +434,25 @@ mod tests {
             w[0].message,
             "the enforcement of the top of the file warns until 2020-01-01, which has passed: \
              its rules refuse already"
+        );
+    }
+
+    #[test]
+    fn a_jobs_list_of_both_kinds_limits_nothing() {
+        let text = "partitions:\n  debug:\n    allow: {jobs: [interactive, batch]}\n  gpu:\n    \
+                    deny: {jobs: [interactive]}\ndeny:\n  - jobs: [batch, interactive]\n    \
+                    message: no\n";
+        let w = warnings(text);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert_eq!(w[0].position, None);
+        assert_eq!(
+            w[0].message,
+            "deny entry 1 lists both interactive and batch jobs: it limits nothing"
+        );
+        assert_eq!(w[1].position, Some((2, 3)));
+        assert_eq!(
+            w[1].message,
+            "partitions.debug.allow.jobs lists both interactive and batch: it limits nothing"
         );
     }
 
